@@ -1,0 +1,302 @@
+/**
+ * The one place kernels are dispatched from. A kernel file describes a program (WGSL, bindings, workgroup
+ * size) and computes its grid and uniforms from shapes; the runner caches pipelines, packs uniforms into
+ * cached uniform buffers, and records dispatches into one open compute pass that is submitted in batches.
+ * It knows nothing of tensors or autograd: buffers in, buffers out.
+ */
+import { BufferUsage, MapMode, ShaderStage } from './flags.js';
+
+/** How a kernel uses each binding of group 0, in binding order. */
+export type BindingKind = 'read' | 'write' | 'uniform';
+
+export interface Program {
+  /** Unique among programs: identifies the WGSL text (name plus every specialisation). */
+  key: string;
+  wgsl: string;
+  bindings: readonly BindingKind[];
+}
+
+/** A uniform value: plain numbers are u32; wrap floats and signed ints. */
+export type UniformValue = number | { f32: number } | { i32: number };
+
+export interface Counters {
+  buffersCreated: number;
+  pipelinesCreated: number;
+  dispatches: number;
+  submits: number;
+}
+
+/** Dispatches per submit: long enough to amortise a submit, short enough to keep the device busy. */
+const DISPATCHES_PER_SUBMIT = 48;
+/** Uniform buffers are tiny and keyed by content; past this many, the cache is flushed and rebuilt. */
+const UNIFORM_CACHE_LIMIT = 8192;
+
+export class KernelRunner {
+  readonly device: GPUDevice;
+  readonly counters: Counters = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
+  /** When set, every dispatch runs in its own error scope so a validation error names its kernel. */
+  checkEachDispatch = false;
+  /** When set, each dispatch gets its own timed pass (timestamp queries) for `profile()`. */
+  private profiler: Profiler | null = null;
+
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  /** Readback buffers by size, reused so that repeated reads of one shape create nothing. */
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private readonly errors: Promise<string | null>[] = [];
+  private deviceError: string | null = null;
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      this.deviceError ??= `WebGPU error: ${error.message}`;
+    });
+    device.lost.then((info) => {
+      this.deviceError ??= `WebGPU device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  /** A buffer counted in `counters.buffersCreated`; the tensor library's pool allocates through this. */
+  createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
+    this.counters.buffersCreated++;
+    return this.device.createBuffer({ size, usage, label });
+  }
+
+  /** Records one dispatch of `program` over `grid` workgroups. Buffers bind in the program's order. */
+  run(program: Program, buffers: GPUBuffer[], uniforms: UniformValue[], grid: readonly [number, number, number]): void {
+    this.throwIfFailed();
+    const { pipeline, layout } = this.pipeline(program);
+    const entries: GPUBindGroupEntry[] = [];
+    let b = 0;
+    for (let i = 0; i < program.bindings.length; i++) {
+      const kind = program.bindings[i];
+      const buffer = kind === 'uniform' ? this.uniformBuffer(uniforms) : buffers[b++];
+      if (!buffer) throw new Error(`${program.key}: binding ${i} has no buffer (got ${buffers.length} buffers)`);
+      entries.push({ binding: i, resource: { buffer } });
+    }
+    if (b !== buffers.length) throw new Error(`${program.key}: ${buffers.length} buffers for ${b} storage bindings`);
+    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (grid.some((g) => g > limit)) throw new Error(`${program.key}: grid [${grid}] exceeds ${limit} workgroups per dimension`);
+    if (grid.some((g) => g === 0)) return;
+    const bindGroup = this.device.createBindGroup({ layout, entries });
+    if (this.checkEachDispatch) this.device.pushErrorScope('validation');
+    if (this.profiler) this.endPass();
+    const pass = this.profiler ? this.profiler.beginPass(this.openEncoder(), program.key) : this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    if (this.profiler) pass.end();
+    if (this.checkEachDispatch) {
+      this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key}: ${e.message}` : null)));
+    }
+    this.counters.dispatches++;
+    if (++this.pending >= DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy in order with the dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.throwIfFailed();
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /**
+   * Writes host data into a buffer. Recorded dispatches are submitted first: queue writes run before any
+   * command buffer submitted after them, so a pooled buffer could otherwise be overwritten under a reader.
+   */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.throwIfFailed();
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads `size` bytes of `buffer` back to the host: the one synchronisation point. */
+  async read(buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    const bytes = align(size, 4);
+    const free = this.staging.get(bytes);
+    const staging = free?.pop() ?? this.createBuffer(bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+    this.copy(buffer, offset, staging, 0, bytes);
+    this.flush();
+    await staging.mapAsync(MapMode.READ);
+    const out = staging.getMappedRange(0, size).slice(0);
+    staging.unmap();
+    if (free) free.push(staging);
+    else this.staging.set(bytes, [staging]);
+    await this.checkErrors();
+    return out;
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    const commands = this.encoder.finish();
+    this.encoder = null;
+    this.pending = 0;
+    this.device.queue.submit([commands]);
+    this.counters.submits++;
+  }
+
+  /** Waits for the device to finish all submitted work, then reports any error it raised. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  /** Throws the first validation error or device loss seen so far, naming the kernel where it is known. */
+  async checkErrors(): Promise<void> {
+    const scoped = (await Promise.all(this.errors.splice(0))).filter((e): e is string => e !== null);
+    if (scoped.length) this.deviceError ??= `WebGPU validation error in ${scoped[0]}`;
+    this.throwIfFailed();
+  }
+
+  /** Starts timing each dispatch with timestamp queries (where the adapter has them). */
+  startProfile(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.flush();
+    this.profiler = new Profiler(this);
+    return true;
+  }
+
+  /** Stops timing and returns GPU milliseconds per kernel key, summed over the dispatches since `startProfile`. */
+  async stopProfile(): Promise<Map<string, { ms: number; count: number }>> {
+    const profiler = this.profiler;
+    this.profiler = null;
+    this.flush();
+    return profiler ? profiler.collect() : new Map();
+  }
+
+  private throwIfFailed(): void {
+    if (this.deviceError) throw new Error(this.deviceError);
+  }
+
+  private pipeline(program: Program) {
+    let entry = this.pipelines.get(program.key);
+    if (entry) return entry;
+    const layout = this.device.createBindGroupLayout({
+      label: program.key,
+      entries: program.bindings.map((kind, binding) => ({
+        binding,
+        visibility: ShaderStage.COMPUTE,
+        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+      })),
+    });
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: program.key, code: program.wgsl });
+    const pipeline = this.device.createComputePipeline({
+      label: program.key,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
+    this.counters.pipelinesCreated++;
+    entry = { pipeline, layout };
+    this.pipelines.set(program.key, entry);
+    return entry;
+  }
+
+  private uniformBuffer(values: UniformValue[]): GPUBuffer {
+    const data = packUniforms(values);
+    const key = Array.from(data).join(',');
+    let buffer = this.uniforms.get(key);
+    if (buffer) return buffer;
+    if (this.uniforms.size >= UNIFORM_CACHE_LIMIT) {
+      this.flush();
+      for (const old of this.uniforms.values()) old.destroy();
+      this.uniforms.clear();
+    }
+    buffer = this.createBuffer(Math.max(16, data.byteLength), BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'uniforms');
+    // A new buffer is not yet used by any recorded command, so a queue write needs no flush here.
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, 0, data.byteLength);
+    this.uniforms.set(key, buffer);
+    return buffer;
+  }
+
+  private openEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    this.pass ??= this.openEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}
+
+/** Per-dispatch GPU timing with timestamp queries; one pass per dispatch while profiling. */
+class Profiler {
+  private readonly runner: KernelRunner;
+  private readonly keys: string[] = [];
+  private readonly sets: { set: GPUQuerySet; resolve: GPUBuffer; first: number }[] = [];
+  private static readonly PER_SET = 512;
+
+  constructor(runner: KernelRunner) {
+    this.runner = runner;
+  }
+
+  beginPass(encoder: GPUCommandEncoder, key: string): GPUComputePassEncoder {
+    const index = this.keys.length % Profiler.PER_SET;
+    if (index === 0) {
+      const device = this.runner.device;
+      const set = device.createQuerySet({ type: 'timestamp', count: 2 * Profiler.PER_SET });
+      const resolve = device.createBuffer({ size: 16 * Profiler.PER_SET, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+      this.sets.push({ set, resolve, first: this.keys.length });
+    }
+    this.keys.push(key);
+    const { set } = this.sets[this.sets.length - 1];
+    return encoder.beginComputePass({ timestampWrites: { querySet: set, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } });
+  }
+
+  async collect(): Promise<Map<string, { ms: number; count: number }>> {
+    const totals = new Map<string, { ms: number; count: number }>();
+    const device = this.runner.device;
+    for (const { set, resolve, first } of this.sets) {
+      const count = Math.min(Profiler.PER_SET, this.keys.length - first);
+      const encoder = device.createCommandEncoder();
+      encoder.resolveQuerySet(set, 0, 2 * count, resolve, 0);
+      device.queue.submit([encoder.finish()]);
+      const bytes = await this.runner.read(resolve, 0, 16 * count);
+      const stamps = new BigUint64Array(bytes);
+      for (let i = 0; i < count; i++) {
+        const key = this.keys[first + i];
+        const ns = stamps[2 * i + 1] > stamps[2 * i] ? Number(stamps[2 * i + 1] - stamps[2 * i]) : 0;
+        const t = totals.get(key) ?? { ms: 0, count: 0 };
+        t.ms += ns / 1e6;
+        t.count++;
+        totals.set(key, t);
+      }
+      set.destroy();
+      resolve.destroy();
+    }
+    return totals;
+  }
+}
+
+export function packUniforms(values: UniformValue[]): Uint32Array {
+  // Uniform structs here hold only 4-byte scalars; round up to 16 bytes as uniform buffers require.
+  const data = new Uint32Array(align(Math.max(values.length, 1), 4));
+  const f32 = new Float32Array(data.buffer);
+  const i32 = new Int32Array(data.buffer);
+  values.forEach((v, i) => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`uniform ${i}: ${v} is not a u32`);
+      data[i] = v;
+    } else if ('f32' in v) f32[i] = v.f32;
+    else i32[i] = v.i32;
+  });
+  return data;
+}
+
+export function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}

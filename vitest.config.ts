@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@sparsenet/kernels-wgsl': src('kernels-wgsl'),
+      '@sparsenet/tensor': src('tensor'),
+      '@sparsenet/sparsenet': src('sparsenet'),
+      '@sparsenet/viz': src('viz'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'data/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    // One CPU Vulkan driver on two cores: files run one at a time, each in its own process with one device.
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    env: { SPARSENET_CHECK: '1' },
+  },
+});
