@@ -7,3 +7,5 @@ export * from './transpose.js';
 export * from './relu.js';
 export * from './relu-backward.js';
 export * from './flags.js';
+export * from './tuner.js';
+export * from './sum-axes.js';

@@ -5,6 +5,7 @@
  * It knows nothing of tensors or autograd: buffers in, buffers out.
  */
 import { BufferUsage, MapMode, ShaderStage } from './flags.js';
+import { KernelTuner } from './tuner.js';
 
 /** How a kernel uses each binding of group 0, in binding order. */
 export type BindingKind = 'read' | 'write' | 'uniform';
@@ -34,6 +35,8 @@ const UNIFORM_CACHE_LIMIT = 8192;
 export class KernelRunner {
   readonly device: GPUDevice;
   readonly counters: Counters = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
+  /** Measured choices among kernel variants (see tuner.ts). */
+  readonly tuner = new KernelTuner(this);
   /** When set, every dispatch runs in its own error scope so a validation error names its kernel. */
   checkEachDispatch = false;
   /** When set, each dispatch gets its own timed pass (timestamp queries) for `profile()`. */

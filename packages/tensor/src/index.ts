@@ -6,3 +6,4 @@ export { beginScope, scoped, untrack, memory, Scope } from './memory.js';
 export type { MemoryCounters } from './pool.js';
 export * from './ops/elementwise.js';
 export * from './ops/shape.js';
+export { Random } from './random.js';

@@ -17,6 +17,8 @@ export async function getDevice(choice?: AdapterChoice): Promise<GPUDevice> {
   if (!current) {
     const runner = new KernelRunner(device);
     runner.checkEachDispatch = typeof process !== 'undefined' && process.env?.SPARSENET_CHECK === '1';
+    const forced = typeof process !== 'undefined' ? process.env?.SPARSENET_VARIANTS : undefined;
+    if (forced) runner.tuner.force(parseVariants(forced));
     current = { device, runner, pool: new BufferPool(runner) };
   }
   return device;
@@ -25,4 +27,15 @@ export async function getDevice(choice?: AdapterChoice): Promise<GPUDevice> {
 export function runtime(): Runtime {
   if (!current) throw new Error('no WebGPU device yet: call `await getDevice()` before creating tensors');
   return current;
+}
+
+/** "matmul=tiled,conv2d=direct" -> { matmul: 'tiled', conv2d: 'direct' }. */
+export function parseVariants(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const [kernel, variant] = part.split('=');
+    if (!kernel || !variant) throw new Error(`SPARSENET_VARIANTS: '${part}' is not kernel=variant`);
+    out[kernel.trim()] = variant.trim();
+  }
+  return out;
 }
