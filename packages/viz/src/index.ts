@@ -1,1 +1,15 @@
-export {};
+export * from './canvas.js';
+export * from './font.js';
+export * from './colormap.js';
+export * from './format.js';
+export * from './axes.js';
+export * from './tiling.js';
+export * from './heatmap.js';
+export * from './filters.js';
+export * from './bars.js';
+export * from './series.js';
+export * from './curves.js';
+export * from './tradeoff.js';
+export * from './confusion.js';
+export * from './write.js';
+export * from './report.js';
