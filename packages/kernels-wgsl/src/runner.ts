@@ -154,7 +154,9 @@ export class KernelRunner {
   /** Throws the first validation error or device loss seen so far, naming the kernel where it is known. */
   async checkErrors(): Promise<void> {
     const scoped = (await Promise.all(this.errors.splice(0))).filter((e): e is string => e !== null);
-    if (scoped.length) this.deviceError ??= `WebGPU validation error in ${scoped[0]}`;
+    // A scoped error names its kernel and is the cause; an uncaptured one seen earlier is often its echo
+    // ("Invalid ComputePipeline ... due to a previous error"), so the scoped message leads.
+    if (scoped.length) this.deviceError = `WebGPU validation error in ${scoped[0]}${this.deviceError ? `\n(then: ${this.deviceError})` : ''}`;
     this.throwIfFailed();
   }
 

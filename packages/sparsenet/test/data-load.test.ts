@@ -176,7 +176,7 @@ describe('the real data', () => {
   // The full-size source lives outside the repository, in ../shared beside the checkout (as in CI); without it
   // this test fails rather than hiding.
   const shared = fileURLToPath(new URL('../../../../shared/data/ham10000', import.meta.url));
-  it('reads the source HAM10000 folder (first 200 rows) to what the embedded set holds', () => {
+  it('reads the source HAM10000 folder (200 rows) to what the embedded set holds', () => {
     const source = load(shared, { limit: 200, size: 64 });
     expect(source.skipped).toEqual([]);
     expect(source.dataset.count).toBe(200);

@@ -138,7 +138,9 @@ async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
     'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
   const requiredLimits: Record<string, number> = {};
   for (const name of names) requiredLimits[name] = adapter.limits[name];
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // Timestamps for the per-kernel profile; subgroups for the matmul variant that shares B values across lanes
+  // (on lavapipe two to three times faster than one without).
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   keepAlive.push(device);
   return device;

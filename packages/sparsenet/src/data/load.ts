@@ -22,7 +22,7 @@ export interface LoadOptions {
   dir?: string;
   /** Side of the square images. Default 64. */
   size?: number;
-  /** Only the first `limit` rows of the CSV. */
+  /** Only `limit` rows, evenly spaced through the CSV (which HAM10000 sorts by dx, so every class is sampled). */
   limit?: number;
   /** Where prepared arrays are cached (default .cache/sparsenet-data), or false for no cache. */
   cacheDir?: string | false;
@@ -61,7 +61,7 @@ export function loadHam10000(options: LoadOptions = {}): LoadedHam10000 {
   } catch (err) {
     throw new Error(`cannot read the HAM10000 metadata ${csvPath}: ${(err as Error).message}`);
   }
-  const rows = parseMetadata(csv.toString('utf8'), csvPath, limit);
+  const rows = evenlySpaced(parseMetadata(csv.toString('utf8'), csvPath), limit);
   const paths = rows.map((row) => files.get(row.imageId) ?? null);
 
   const cachePath = options.cacheDir === false ? null : cacheFile(options.cacheDir ?? defaultCacheDir(), dir, size, limit);
@@ -129,4 +129,10 @@ export function loadHam10000Splits(options: SplitLoadOptions = {}): LoadedHam100
   const loaded = loadHam10000(options);
   const assignment = typeof options.split === 'string' ? readSplitCsv(options.split) : splitByLesion(loaded.rows, options.split);
   return { ...loaded, ...loaded.dataset.split(assignment), assignment };
+}
+
+/** `limit` items at evenly spaced positions (the first included), or all of them. */
+function evenlySpaced<T>(items: T[], limit: number): T[] {
+  if (limit >= items.length) return items;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
 }

@@ -1,0 +1,113 @@
+/**
+ * LeNet for 64x64x3 inputs and SparseNet, its masked twin. Layer names and layouts are PyTorch's (conv1,
+ * conv2, fc1, fc2, fc3; weight [out, in, kh, kw] / [out, in]), so a checkpoint loads into a plain PyTorch
+ * LeNet. Sparse layers carry persistent 0/1 masks as buffers (`weight_mask`, `bias_mask`, PyTorch's pruning
+ * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
+ */
+import { conv2d, flatten, linear, maxPool2d, nn, tensor, type Tensor } from '@sparsenet/tensor';
+import type { PrunableLayer } from './prune/index.js';
+
+export const INPUT_SIZE = 64;
+export const NUM_CLASSES = 7;
+export const LAYER_NAMES = ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'] as const;
+export type LayerName = (typeof LAYER_NAMES)[number];
+
+/** Widths of LeNet's hidden layers: the defaults, or fewer after structured compaction. */
+export interface LeNetWidths {
+  conv1: number;
+  conv2: number;
+  fc1: number;
+  fc2: number;
+}
+
+export const LENET_WIDTHS: LeNetWidths = { conv1: 6, conv2: 16, fc1: 120, fc2: 84 };
+
+export interface LeNetOptions {
+  /** Masked layers (SparseNet) or plain ones (LeNet). */
+  sparse?: boolean;
+  seed?: number;
+  widths?: LeNetWidths;
+}
+
+/** Side of conv2's pooled output for a square input: ((s - 4) / 2 - 4) / 2. */
+export function featureSide(inputSize = INPUT_SIZE): number {
+  return Math.floor((Math.floor((inputSize - 4) / 2) - 4) / 2);
+}
+
+function addMasks(layer: nn.Conv2d | nn.Linear): void {
+  const out = layer.weight.shape[0];
+  layer.registerBuffer('weight_mask', tensor(new Float32Array(layer.weight.size).fill(1), layer.weight.shape));
+  layer.registerBuffer('bias_mask', tensor(new Float32Array(out).fill(1), [out]));
+}
+
+export class LeNet extends nn.Module {
+  readonly sparse: boolean;
+  readonly widths: LeNetWidths;
+  readonly conv1: nn.Conv2d;
+  readonly conv2: nn.Conv2d;
+  readonly fc1: nn.Linear;
+  readonly fc2: nn.Linear;
+  readonly fc3: nn.Linear;
+
+  constructor(options: LeNetOptions = {}) {
+    super();
+    const { sparse = false, seed = 0, widths = LENET_WIDTHS } = options;
+    this.sparse = sparse;
+    this.widths = { ...widths };
+    const side = featureSide();
+    // One seed per layer, so that changing one layer's width leaves the others' initial weights alone.
+    this.conv1 = this.registerModule('conv1', new nn.Conv2d(3, widths.conv1, 5, { seed: seed * 8 + 1 }));
+    this.conv2 = this.registerModule('conv2', new nn.Conv2d(widths.conv1, widths.conv2, 5, { seed: seed * 8 + 2 }));
+    this.fc1 = this.registerModule('fc1', new nn.Linear(widths.conv2 * side * side, widths.fc1, { seed: seed * 8 + 3 }));
+    this.fc2 = this.registerModule('fc2', new nn.Linear(widths.fc1, widths.fc2, { seed: seed * 8 + 4 }));
+    this.fc3 = this.registerModule('fc3', new nn.Linear(widths.fc2, NUM_CLASSES, { seed: seed * 8 + 5 }));
+    if (sparse) for (const layer of this.layers()) addMasks(layer);
+  }
+
+  layers(): (nn.Conv2d | nn.Linear)[] {
+    return [this.conv1, this.conv2, this.fc1, this.fc2, this.fc3];
+  }
+
+  layer(name: LayerName): nn.Conv2d | nn.Linear {
+    return this[name];
+  }
+
+  /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels. */
+  forward(x: Tensor): Tensor {
+    const expected = [3, INPUT_SIZE, INPUT_SIZE];
+    if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== expected[i])) {
+      throw new Error(`LeNet: input [${x.shape}] is not [N, 3, ${INPUT_SIZE}, ${INPUT_SIZE}]`);
+    }
+    const { conv1, conv2, fc1, fc2, fc3 } = this;
+    let h = maxPool2d(conv2d(x, conv1.weight, conv1.bias, { mask: conv1.weightMask, activation: 'relu' }), 2);
+    h = maxPool2d(conv2d(h, conv2.weight, conv2.bias, { mask: conv2.weightMask, activation: 'relu' }), 2);
+    h = linear(flatten(h), fc1.weight, fc1.bias, { mask: fc1.weightMask, activation: 'relu' });
+    h = linear(h, fc2.weight, fc2.bias, { mask: fc2.weightMask, activation: 'relu' });
+    return linear(h, fc3.weight, fc3.bias, { mask: fc3.weightMask });
+  }
+
+  /** The layers as the pruners take them (weights, masks and biases read back once). */
+  async prunableLayers(): Promise<PrunableLayer[]> {
+    const out: PrunableLayer[] = [];
+    for (const name of LAYER_NAMES) {
+      const layer = this.layer(name);
+      const weight = (await layer.weight.toArray()) as Float32Array;
+      out.push({
+        name,
+        kind: layer instanceof nn.Conv2d ? 'conv' : 'linear',
+        shape: [...layer.weight.shape],
+        weight,
+        mask: layer.weightMask ? ((await layer.weightMask.toArray()) as Float32Array) : new Float32Array(weight.length).fill(1),
+        bias: layer.bias ? ((await layer.bias.toArray()) as Float32Array) : undefined,
+        biasMask: layer.buffer('bias_mask') ? ((await layer.buffer('bias_mask')!.toArray()) as Float32Array) : undefined,
+        isOutput: name === 'fc3',
+      });
+    }
+    return out;
+  }
+}
+
+/** SparseNet: LeNet built from masked layers. */
+export function sparseNet(options: Omit<LeNetOptions, 'sparse'> = {}): LeNet {
+  return new LeNet({ ...options, sparse: true });
+}

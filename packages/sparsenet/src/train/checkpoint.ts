@@ -1,0 +1,89 @@
+/**
+ * Checkpoints as safetensors, written to a temporary file and renamed. Model checkpoints (final, best) hold the
+ * state dict under PyTorch's names: `conv1.weight` (already times its mask), `conv1.bias`, `conv1.weight_mask`,
+ * `conv1.bias_mask`, so a plain PyTorch LeNet loads them with strict=False. The resume checkpoint (last) adds
+ * the optimizer's moments, the rewinding weights and the loop's state in the metadata.
+ */
+import { readFileSync } from 'node:fs';
+import { nn, optim, safetensors } from '@sparsenet/tensor';
+import { writeFileAtomic } from '@sparsenet/viz';
+import type { LeNet } from '../model.js';
+import type { SavedWeights } from '../prune/index.js';
+
+export async function saveModel(path: string, model: LeNet, metadata: Record<string, string>): Promise<void> {
+  writeFileAtomic(path, await model.saveSafetensors(metadata));
+}
+
+/** Reads a model checkpoint's tensors and metadata, with an error naming the file when it is not one. */
+export function readCheckpoint(path: string): { state: nn.StateDict; metadata: Record<string, string> } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new Error(`checkpoint ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    const { tensors, metadata } = safetensors.decode(bytes);
+    return { state: nn.stateDictFromSafetensors(tensors), metadata };
+  } catch (error) {
+    throw new Error(`checkpoint ${path}: not a valid safetensors file (${(error as Error).message})`);
+  }
+}
+
+const OPTIM_PREFIX = 'optimizer.';
+const REWIND_PREFIX = 'rewind.';
+
+export interface TrainingState<Loop> {
+  optimizer: optim.OptimizerState;
+  rewind: SavedWeights[] | null;
+  loop: Loop;
+}
+
+/** The resume checkpoint: model, optimizer moments (`optimizer.<i>.<name>`), rewinding weights, loop state. */
+export async function saveTrainingState<Loop>(path: string, model: LeNet, optimizer: optim.Optimizer, rewind: SavedWeights[] | null, loop: Loop): Promise<void> {
+  const tensors: Record<string, safetensors.SafetensorsEntry> = {};
+  for (const [name, { dtype, shape, data }] of Object.entries(await model.stateDict())) tensors[name] = { dtype: dtype === 'f32' ? 'F32' : 'I32', shape, data };
+  const { state } = await optimizer.stateDict();
+  const steps = state.map((s) => s?.step ?? 0);
+  state.forEach((s, i) => {
+    for (const [name, data] of Object.entries(s?.tensors ?? {})) tensors[`${OPTIM_PREFIX}${i}.${name}`] = { dtype: 'F32', shape: [data.length], data };
+  });
+  for (const w of rewind ?? []) {
+    tensors[`${REWIND_PREFIX}${w.name}.weight`] = { dtype: 'F32', shape: [w.weight.length], data: w.weight };
+    if (w.bias) tensors[`${REWIND_PREFIX}${w.name}.bias`] = { dtype: 'F32', shape: [w.bias.length], data: w.bias };
+  }
+  const metadata = { loop: JSON.stringify(loop), optimizerSteps: JSON.stringify(steps), rewind: JSON.stringify((rewind ?? []).map((w) => w.name)) };
+  writeFileAtomic(path, safetensors.encode(tensors, metadata));
+}
+
+export function loadTrainingState<Loop>(path: string, model: LeNet): TrainingState<Loop> {
+  const { state, metadata } = readCheckpoint(path);
+  const modelState: nn.StateDict = {};
+  const optimizerTensors = new Map<number, Record<string, Float32Array>>();
+  const rewindTensors = new Map<string, Float32Array>();
+  for (const [name, entry] of Object.entries(state)) {
+    if (name.startsWith(OPTIM_PREFIX)) {
+      const [index, stateName] = name.slice(OPTIM_PREFIX.length).split('.');
+      const slot = optimizerTensors.get(Number(index)) ?? {};
+      slot[stateName] = entry.data as Float32Array;
+      optimizerTensors.set(Number(index), slot);
+    } else if (name.startsWith(REWIND_PREFIX)) rewindTensors.set(name.slice(REWIND_PREFIX.length), entry.data as Float32Array);
+    else modelState[name] = entry;
+  }
+  model.loadStateDict(modelState);
+  let steps: number[];
+  let loop: Loop;
+  let rewindNames: string[];
+  try {
+    steps = JSON.parse(metadata.optimizerSteps);
+    loop = JSON.parse(metadata.loop);
+    rewindNames = JSON.parse(metadata.rewind);
+  } catch {
+    throw new Error(`checkpoint ${path}: its metadata lacks the training state (is it a model checkpoint rather than last.safetensors?)`);
+  }
+  const optimizer = { state: steps.map((step, i) => (step > 0 ? { step, tensors: optimizerTensors.get(i) ?? {} } : null)) };
+  const rewind = rewindNames.length
+    ? rewindNames.map((name) => ({ name, weight: rewindTensors.get(`${name}.weight`)!, bias: rewindTensors.get(`${name}.bias`) }))
+    : null;
+  return { optimizer, rewind, loop };
+}

@@ -1,0 +1,191 @@
+/**
+ * The training configuration: its defaults, its command-line flags (the names scripts rely on) and its checks.
+ * One table describes every flag, so `--help`, parsing and validation cannot drift apart.
+ */
+import { parseArgs } from 'node:util';
+
+export type ModelName = 'lenet' | 'sparsenet';
+export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
+export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
+export type Structure = 'filters' | 'channels' | 'neurons';
+export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
+
+export interface TrainConfig {
+  model: ModelName;
+  pruner: PrunerName;
+  scope: 'layer' | 'global';
+  sparsity: number;
+  schedule: ScheduleName;
+  structure: Structure;
+  norm: 'l1' | 'l2';
+  /** Epoch at which pruning starts (one-shot prunes here). */
+  pruneStart: number;
+  /** Epoch by which the target is reached (iterative and gradual). */
+  pruneEnd: number;
+  /** Iterative: epochs between rounds. Gradual: optimizer steps between pruning events. */
+  pruneEvery: number;
+  /** Lottery-ticket rewinding after the last pruning event: 'none', 'init', or an epoch number. */
+  rewind: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  data: string | null;
+  /** Start from this checkpoint's weights (and masks, if it has them): fine-tuning a trained model. */
+  init: string | null;
+  out: string;
+  resume: boolean;
+  limit: number | null;
+  balanced: boolean;
+  flips: boolean;
+  select: SelectMetric;
+  evalBatchSize: number;
+  /** Write report.html and figures at the end. */
+  report: boolean;
+}
+
+interface Flag {
+  key: keyof TrainConfig;
+  type: 'string' | 'number' | 'boolean';
+  help: string;
+  choices?: readonly string[];
+}
+
+export const TRAIN_FLAGS: readonly Flag[] = [
+  { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'dense LeNet, or SparseNet (masked layers, prunable)' },
+  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured'], help: 'how to prune (sparsenet only)' },
+  { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
+  { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
+  { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
+  { key: 'structure', type: 'string', choices: ['filters', 'channels', 'neurons'], help: 'structured pruning: conv filters, conv input channels, or linear neurons' },
+  { key: 'norm', type: 'string', choices: ['l1', 'l2'], help: 'structured pruning: rank units by this norm' },
+  { key: 'pruneStart', type: 'number', help: 'epoch at which pruning starts (one-shot prunes here)' },
+  { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
+  { key: 'pruneEvery', type: 'number', help: 'iterative: epochs between rounds; gradual: optimizer steps between events' },
+  { key: 'rewind', type: 'string', help: "lottery ticket: after the last pruning, reset survivors to 'init' or to epoch N's weights ('none' = off)" },
+  { key: 'epochs', type: 'number', help: 'training epochs' },
+  { key: 'batchSize', type: 'number', help: 'images per training step' },
+  { key: 'lr', type: 'number', help: 'Adam learning rate' },
+  { key: 'weightDecay', type: 'number', help: "Adam's L2 weight decay" },
+  { key: 'seed', type: 'number', help: 'seed of initialisation, split, batches, flips and random pruning' },
+  { key: 'data', type: 'string', help: 'a HAM10000 folder (HAM10000_metadata.csv + images); default: the embedded 64x64 set' },
+  { key: 'init', type: 'string', help: 'start from this checkpoint (e.g. a dense final.safetensors) and fine-tune it' },
+  { key: 'out', type: 'string', help: 'run folder (metrics, checkpoints, split, report)' },
+  { key: 'resume', type: 'boolean', help: "continue the run in --out from its last checkpoint" },
+  { key: 'limit', type: 'number', help: 'use only the first N images (smoke runs)' },
+  { key: 'balanced', type: 'boolean', help: 'class-balanced sampling of training batches' },
+  { key: 'flips', type: 'boolean', help: 'random horizontal and vertical flips (--no-flips to turn off)' },
+  { key: 'select', type: 'string', choices: ['accuracy', 'balanced-accuracy', 'loss'], help: 'validation metric that picks best.safetensors' },
+  { key: 'evalBatchSize', type: 'number', help: 'images per evaluation batch' },
+  { key: 'report', type: 'boolean', help: 'write report.html and figures (--no-report to skip)' },
+];
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  model: 'lenet',
+  pruner: 'none',
+  scope: 'global',
+  sparsity: 0.9,
+  schedule: 'oneshot',
+  structure: 'filters',
+  norm: 'l1',
+  pruneStart: 10,
+  pruneEnd: 15,
+  pruneEvery: 1,
+  rewind: 'none',
+  epochs: 20,
+  batchSize: 64,
+  lr: 1e-3,
+  weightDecay: 0,
+  seed: 0,
+  data: null,
+  init: null,
+  out: 'runs/latest',
+  resume: false,
+  limit: null,
+  balanced: false,
+  flips: true,
+  select: 'accuracy',
+  evalBatchSize: 256,
+  report: true,
+};
+
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function trainHelp(command = 'npm run train --'): string {
+  const lines = TRAIN_FLAGS.map((f) => {
+    const value = DEFAULT_TRAIN_CONFIG[f.key];
+    const shown = f.type === 'boolean' ? (value ? 'on' : 'off') : value === null ? '-' : String(value);
+    const choices = f.choices ? ` (${f.choices.join('|')})` : '';
+    return `  --${flagName(f.key).padEnd(18)} ${f.help}${choices} [default: ${shown}]`;
+  });
+  return `usage: ${command} [flags]\n\n${lines.join('\n')}\n  --help               this list`;
+}
+
+/** Parses argv into a config; unknown flags and bad values throw naming the flag. */
+export function parseTrainArgs(argv: string[], base: TrainConfig = DEFAULT_TRAIN_CONFIG): { config: TrainConfig; help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const f of TRAIN_FLAGS) {
+    options[flagName(f.key)] = { type: f.type === 'boolean' ? 'boolean' : 'string' };
+    if (f.type === 'boolean') options[`no-${flagName(f.key)}`] = { type: 'boolean' };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as typeof values;
+  } catch (error) {
+    throw new Error(`train: ${(error as Error).message}\n\n${trainHelp()}`);
+  }
+  const config: TrainConfig = { ...base };
+  const record = config as unknown as Record<string, unknown>;
+  for (const f of TRAIN_FLAGS) {
+    const name = flagName(f.key);
+    if (f.type === 'boolean') {
+      if (values[name]) record[f.key] = true;
+      if (values[`no-${name}`]) record[f.key] = false;
+      continue;
+    }
+    const raw = values[name];
+    if (raw === undefined) continue;
+    if (f.type === 'number') {
+      const n = Number(raw);
+      if (raw === '' || !Number.isFinite(n)) throw new Error(`train: --${name} needs a number, got '${raw}'`);
+      record[f.key] = n;
+    } else {
+      if (f.choices && !f.choices.includes(raw as string)) throw new Error(`train: --${name} must be one of ${f.choices.join(', ')}, got '${raw}'`);
+      record[f.key] = raw;
+    }
+  }
+  // A pruner implies the masked model unless the user chose otherwise.
+  if (values.pruner !== undefined && values.model === undefined && config.pruner !== 'none') config.model = 'sparsenet';
+  checkTrainConfig(config);
+  return { config, help: Boolean(values.help) };
+}
+
+export function checkTrainConfig(c: TrainConfig): void {
+  const fail = (message: string) => {
+    throw new Error(`train: ${message}`);
+  };
+  const positiveInt = (key: keyof TrainConfig, least = 1) => {
+    const v = c[key] as number;
+    if (!Number.isInteger(v) || v < least) fail(`--${flagName(key)} must be an integer >= ${least}, got ${v}`);
+  };
+  positiveInt('epochs');
+  positiveInt('batchSize');
+  positiveInt('evalBatchSize');
+  positiveInt('pruneEvery');
+  positiveInt('pruneStart', 0);
+  positiveInt('pruneEnd', 0);
+  if (!Number.isInteger(c.seed) || c.seed < 0) fail(`--seed must be a non-negative integer, got ${c.seed}`);
+  if (c.limit !== null) positiveInt('limit', 10);
+  if (!(c.lr > 0)) fail(`--lr must be > 0, got ${c.lr}`);
+  if (!(c.weightDecay >= 0)) fail(`--weight-decay must be >= 0, got ${c.weightDecay}`);
+  if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(`--sparsity must be in [0, 1), got ${c.sparsity}`);
+  if (c.pruner !== 'none' && c.model !== 'sparsenet') fail(`--pruner ${c.pruner} needs --model sparsenet (LeNet has no masks)`);
+  if (c.pruner !== 'none' && c.pruneStart >= c.epochs) fail(`--prune-start ${c.pruneStart} is not before the last epoch (--epochs ${c.epochs})`);
+  if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
+  if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
+  if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
+  if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
+}

@@ -1,0 +1,42 @@
+/**
+ * Evaluation: the model's logits for a whole dataset, batch by batch without gradients, gathered into one GPU
+ * buffer and read back once (one synchronisation per evaluation, not per batch).
+ */
+import { beginScope, empty, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
+import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
+import type { LeNet } from '../model.js';
+import { NUM_CLASSES } from '../model.js';
+import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
+
+export async function predictLogits(model: LeNet, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
+  const batchSize = options.batchSize ?? 256;
+  const n = dataset.count;
+  if (n === 0) return new Float32Array(0);
+  const all = empty([n, NUM_CLASSES], 'f32', 'evaluation logits');
+  const { runner } = runtime();
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let start = 0; start < n; start += batchSize) {
+      const count = Math.min(batchSize, n - start);
+      const indices = Int32Array.from({ length: count }, (_, i) => start + i);
+      const scope = beginScope();
+      try {
+        const x: Tensor = tensor(gatherBatch(dataset, indices, { normalization: options.normalization }), [count, 3, dataset.size, dataset.size]);
+        const logits = noGrad(() => model.forward(x));
+        runner.copy(logits.buffer, 0, all.buffer, start * NUM_CLASSES * 4, count * NUM_CLASSES * 4);
+      } finally {
+        scope.end();
+      }
+    }
+    return (await all.toArray({ checkFinite: true })) as Float32Array;
+  } finally {
+    all.dispose();
+    model.train(wasTraining);
+  }
+}
+
+export async function evaluate(model: LeNet, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<ClassificationMetrics> {
+  const logits = await predictLogits(model, dataset, options);
+  return classificationMetrics(logits, dataset.labels, NUM_CLASSES);
+}

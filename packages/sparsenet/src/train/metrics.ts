@@ -1,0 +1,52 @@
+/**
+ * Classification metrics from logits on the host: mean cross-entropy, accuracy, balanced accuracy (the mean of
+ * per-class recall, the fair number on HAM10000 where 67% of images are nv), per-class recall and the confusion
+ * matrix (rows: true class, columns: predicted).
+ */
+export interface ClassificationMetrics {
+  count: number;
+  loss: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  /** NaN for a class with no examples. */
+  recall: number[];
+  confusion: number[][];
+}
+
+export function classificationMetrics(logits: Float32Array, labels: Int32Array, classes: number): ClassificationMetrics {
+  const n = labels.length;
+  if (logits.length !== n * classes) throw new Error(`classificationMetrics: ${logits.length} logits for ${n} labels x ${classes} classes`);
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      if (row[c] > max) {
+        max = row[c];
+        best = c;
+      }
+    }
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - max);
+    const label = labels[i];
+    lossSum += Math.log(sum) + max - row[label];
+    confusion[label][best]++;
+    if (best === label) correct++;
+  }
+  const recall = confusion.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total ? row[c] / total : NaN;
+  });
+  const present = recall.filter((r) => !Number.isNaN(r));
+  return {
+    count: n,
+    loss: n ? lossSum / n : NaN,
+    accuracy: n ? correct / n : NaN,
+    balancedAccuracy: present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN,
+    recall,
+    confusion,
+  };
+}

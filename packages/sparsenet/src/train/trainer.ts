@@ -1,0 +1,253 @@
+/**
+ * The training run: LeNet or SparseNet on HAM10000 with Adam and cross-entropy, pruning on a schedule, an
+ * evaluation every epoch, and a run folder with metrics, checkpoints, the split and a report. The hot loop
+ * never reads back: the running loss and accuracy stay on the GPU and are read only when progress is drawn.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDevice, getDeviceInfo, labels, memory, noGrad, optim, runtime, scale, tensor,
+} from '@sparsenet/tensor';
+import { writeFileAtomic } from '@sparsenet/viz';
+import { BatchLoader, CLASSES, gatherBatch, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
+import { LeNet, NUM_CLASSES } from '../model.js';
+import { sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
+import { checkTrainConfig, type TrainConfig } from './config.js';
+import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import type { ClassificationMetrics } from './metrics.js';
+import { Progress } from './progress.js';
+import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
+import { writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
+
+export interface TrainResult {
+  history: EpochRecord[];
+  final: FinalRecord;
+  outDir: string;
+}
+
+/** What the resume checkpoint remembers of the loop. */
+interface LoopState {
+  epoch: number;
+  step: number;
+  loader: LoaderState;
+  history: EpochRecord[];
+  best: number | null;
+  pruneEvents: number;
+}
+
+export interface TrainHooks {
+  /** Called after each epoch (tests use it to stop a run as if it were killed). */
+  afterEpoch?: (record: EpochRecord) => void | Promise<void>;
+  log?: (line: string) => void;
+}
+
+export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  checkTrainConfig(config);
+  const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await getDevice();
+  const device = await getDeviceInfo();
+  const outDir = config.out;
+  mkdirSync(outDir, { recursive: true });
+  const lastPath = join(outDir, 'last.safetensors');
+  if (!config.resume && existsSync(lastPath)) {
+    throw new Error(`train: ${outDir} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
+  }
+  if (config.resume) config = resumedConfig(outDir, config);
+  else writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+
+  const data = loadHam10000Splits({ dir: config.data ?? undefined, limit: config.limit ?? undefined, split: { seed: config.seed }, onWarning: log });
+  writeSplitCsv(join(outDir, 'split.csv'), data.assignment);
+  log(`data: ${data.dir}: train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
+  log(`device: ${device.kind} (${device.description})`);
+
+  const model = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
+  // A dense checkpoint has no masks; a sparse model keeps its all-ones masks then.
+  if (config.init && !config.resume) {
+    const { state } = readCheckpoint(config.init);
+    const missing = model.namedParameters().map(([name]) => name).filter((name) => !(name in state));
+    if (missing.length) throw new Error(`train --init ${config.init}: the checkpoint lacks ${missing.join(', ')}`);
+    model.loadStateDict(state, { strict: false });
+  }
+  let optimizer = makeOptimizer(model, config);
+  const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced });
+  const stepsPerEpoch = loader.batchesPerEpoch;
+  const schedule = pruningSchedule(config, stepsPerEpoch);
+  const lastEventStep = schedule?.events.at(-1)?.step ?? -1;
+  const rewindEpoch = config.rewind === 'none' ? null : config.rewind === 'init' ? 0 : Number(config.rewind);
+
+  let loop: LoopState = { epoch: 0, step: 0, loader: loader.getState(), history: [], best: null, pruneEvents: 0 };
+  let rewindWeights: SavedWeights[] | null = null;
+  const tuningPath = join(outDir, 'tuning.json');
+  if (config.resume) {
+    const saved = loadTrainingState<LoopState>(lastPath, model);
+    optimizer.loadStateDict(saved.optimizer);
+    rewindWeights = saved.rewind;
+    loop = saved.loop;
+    loader.setState(loop.loader);
+    if (existsSync(tuningPath)) runtime().runner.tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
+    log(`resumed ${outDir} after epoch ${loop.epoch} (step ${loop.step})`);
+  }
+  await tuneKernels(model, data, config, log);
+  writeFileAtomic(tuningPath, `${JSON.stringify(runtime().runner.tuner.export(), null, 2)}\n`);
+
+  const lossSum = tensor(new Float32Array(1), []);
+  const correct = tensor(new Float32Array(1), [1]);
+  try {
+    for (let epoch = loop.epoch; epoch < config.epochs; epoch++) {
+      if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(model);
+      const progress = new Progress(`epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch);
+      runtime().runner.write(lossSum.buffer, 0, new Float32Array(1));
+      runtime().runner.write(correct.buffer, 0, new Float32Array(1));
+      const started = performance.now();
+      let seen = 0;
+      let done = 0;
+      for (const batch of loader.epoch()) {
+        if (schedule?.isPruningStep(loop.step)) {
+          const target = schedule.sparsityAt(loop.step);
+          await pruneModel(model, config, target, config.seed * 1000 + loop.pruneEvents++);
+          if (loop.step === lastEventStep && rewindWeights) {
+            await rewind(model, rewindWeights);
+            optimizer.dispose();
+            optimizer = makeOptimizer(model, config);
+          }
+        }
+        const scope = beginScope();
+        try {
+          const x = tensor(batch.x, batch.shape);
+          const y = labels(batch.y);
+          const logits = model.forward(x);
+          const loss = crossEntropy(logits, y);
+          loss.backward();
+          optimizer.step();
+          optimizer.zeroGrad();
+          // Mean loss times batch size: the running sum is divided by images seen (the last batch may be smaller).
+          accumulate(lossSum, scale(loss, batch.y.length));
+          accumulateCorrect(correct, logits, y);
+        } finally {
+          scope.end();
+        }
+        loop.step++;
+        seen += batch.y.length;
+        done++;
+        if (progress.due(done)) {
+          const [l, c] = [await lossSum.item({ checkFinite: true }), await correct.item()];
+          progress.update(done, { loss: l / seen, acc: c / seen, 'img/s': seen / ((performance.now() - started) / 1000) });
+        }
+      }
+      progress.done();
+      const seconds = (performance.now() - started) / 1000;
+      const trainLoss = (await lossSum.item({ checkFinite: true })) / seen;
+      const trainAccuracy = (await correct.item()) / seen;
+      const val = await evaluate(model, data.val, { batchSize: config.evalBatchSize });
+      const test = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
+      const layers = await model.prunableLayers();
+      const sparsity = sparsityReport(layers);
+      const record: EpochRecord = {
+        epoch: epoch + 1, step: loop.step, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
+        valLoss: val.loss, valAccuracy: val.accuracy, valBalancedAccuracy: val.balancedAccuracy,
+        testLoss: test.loss, testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy,
+        testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])), testConfusion: test.confusion,
+        sparsity: sparsity.total.sparsity, layerSparsity: Object.fromEntries(sparsity.layers.map((l) => [l.name, l.sparsity])),
+        gpuLiveBytes: memory().liveBytes,
+      };
+      loop.history.push(record);
+      log(`epoch ${epoch + 1}: train loss ${trainLoss.toFixed(4)} acc ${trainAccuracy.toFixed(4)} | val acc ${val.accuracy.toFixed(4)} bal ${val.balancedAccuracy.toFixed(4)} | test loss ${test.loss.toFixed(4)} acc ${test.accuracy.toFixed(4)} bal ${test.balancedAccuracy.toFixed(4)} | sparsity ${sparsity.total.sparsity.toFixed(3)} | ${record.imagesPerSecond.toFixed(0)} img/s`);
+
+      // The best checkpoint is chosen on validation, after pruning has finished (a dense early epoch is not a
+      // pruned model's best).
+      const score = selectionScore(val, config);
+      const pruningDone = loop.step > lastEventStep;
+      if (pruningDone && (loop.best === null || score > loop.best)) {
+        loop.best = score;
+        await saveModel(join(outDir, 'best.safetensors'), model, checkpointMetadata(config, record, 'best'));
+      }
+      loop.epoch = epoch + 1;
+      loop.loader = loader.getState();
+      await saveTrainingState(lastPath, model, optimizer, rewindWeights, loop);
+      writeRunFiles(outDir, { config, history: loop.history, device: device.description });
+      await hooks.afterEpoch?.(record);
+    }
+
+    const finalTest = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
+    const report = sparsityReport(await model.prunableLayers());
+    await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
+    const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
+    writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
+    return { history: loop.history, final, outDir };
+  } finally {
+    lossSum.dispose();
+    correct.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+function makeOptimizer(model: LeNet, config: TrainConfig): optim.Adam {
+  return new optim.Adam(model.parametersWithMasks(), { lr: config.lr, weightDecay: config.weightDecay });
+}
+
+function selectionScore(metrics: ClassificationMetrics, config: TrainConfig): number {
+  if (config.select === 'loss') return -metrics.loss;
+  return config.select === 'balanced-accuracy' ? metrics.balancedAccuracy : metrics.accuracy;
+}
+
+function checkpointMetadata(config: TrainConfig, record: EpochRecord, kind: string): Record<string, string> {
+  return { format: 'pt', sparsenet: kind, config: JSON.stringify(config), epoch: String(record.epoch), metrics: JSON.stringify(record) };
+}
+
+function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof sparsityReport>, dataset: ImageDataset, device: string, history: EpochRecord[]): FinalRecord {
+  return {
+    testAccuracy: test.accuracy,
+    testBalancedAccuracy: test.balancedAccuracy,
+    testLoss: test.loss,
+    testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])),
+    testConfusion: test.confusion,
+    testImages: dataset.count,
+    sparsity: report.total.sparsity,
+    layerSparsity: Object.fromEntries(report.layers.map((l) => [l.name, l.sparsity])),
+    trainSeconds: history.reduce((s, r) => s + r.seconds, 0),
+    device,
+    classes: [...CLASSES],
+    numClasses: NUM_CLASSES,
+  };
+}
+
+/** On --resume the saved config rules; flags that would change the run are refused rather than ignored. */
+function resumedConfig(outDir: string, given: TrainConfig): TrainConfig {
+  const path = join(outDir, 'config.json');
+  if (!existsSync(path)) throw new Error(`train --resume: ${path} is missing; nothing to resume in ${outDir}`);
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
+  return { ...saved, resume: true, out: given.out };
+}
+
+/**
+ * Runs every batch shape of the run once (training batches with backward, evaluation batches without), with no
+ * update, so that each kernel meets its shapes; then measures the queued kernel variants once.
+ */
+async function tuneKernels(model: LeNet, data: Record<'train' | 'val' | 'test', ImageDataset>, config: TrainConfig, log: (line: string) => void): Promise<void> {
+  const { tuner } = runtime().runner;
+  const sizes = (count: number, batch: number) => [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
+  const run = (n: number, withGrad: boolean) => {
+    const scope = beginScope();
+    try {
+      const indices = Int32Array.from({ length: n }, (_, i) => i);
+      const x = tensor(gatherBatch(data.train, indices), [n, 3, data.train.size, data.train.size]);
+      if (!withGrad) return void noGrad(() => model.forward(x));
+      crossEntropy(model.forward(x), labels(data.train.labels.subarray(0, n))).backward();
+      for (const p of model.parameters()) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    } finally {
+      scope.end();
+    }
+  };
+  for (const n of sizes(data.train.count, config.batchSize)) run(n, true);
+  for (const n of new Set([...sizes(data.val.count, config.evalBatchSize), ...sizes(data.test.count, config.evalBatchSize)])) run(Math.min(n, data.train.count), false);
+  if (tuner.pendingCount) {
+    const started = performance.now();
+    const report = await tuner.tunePending();
+    log(`kernel tuning: measured the variants of ${report.size} kernel shapes in ${((performance.now() - started) / 1000).toFixed(1)} s (choices in tuning.json)`);
+  }
+}

@@ -1,0 +1,244 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as k from '@sparsenet/kernels-wgsl';
+import { linear, matmul, runtime, tensor, type Tensor } from '@sparsenet/tensor';
+import { expectClose, numericGrad, randomArray, useDevice } from './helpers.js';
+import { linearBackwardRef, linearRef, matmulBackwardRef, matmulRef, type LinearOperands, type MatmulRefOptions } from './reference/matmul.js';
+
+useDevice();
+
+/** [M, K, N]: odd sizes, one value, LeNet's fc1 (batch 64) and fc2 (batch 33) forward shapes. */
+const SHAPES: [number, number, number][] = [[1, 1, 1], [33, 17, 29], [65, 129, 31], [64, 2704, 120], [33, 120, 84]];
+const LAYOUTS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+const layoutName = ([ta, tb]: [boolean, boolean]) => `${ta ? 't' : 'n'}${tb ? 't' : 'n'}`;
+
+function variants(): k.MatmulVariant[] {
+  return k.matmulVariants(runtime().device);
+}
+
+/** 0/1 values, about two thirds ones. */
+function randomMask(n: number, seed: number): Float32Array {
+  return randomArray(n, seed).map((v) => (v > -0.3 ? 1 : 0));
+}
+
+interface KernelCase extends MatmulRefOptions {
+  a: Float32Array;
+  b: Float32Array;
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** Runs one variant of the kernel on tensors made from the case and reads C back. */
+async function runKernel(variant: k.MatmulVariant, c: KernelCase): Promise<Float32Array> {
+  const made: Tensor[] = [];
+  const upload = (values: ArrayLike<number> | undefined) => {
+    if (!values) return undefined;
+    const t = tensor(Float32Array.from(values));
+    made.push(t);
+    return t.buffer;
+  };
+  const a = upload(c.a)!;
+  const b = upload(c.b)!;
+  const out = upload(c.accumulateInto ?? new Float32Array(c.m * c.n))!;
+  const options: k.MatmulOptions = {
+    transA: c.transA, transB: c.transB, relu: c.relu, accumulate: !!c.accumulateInto,
+    bias: upload(c.bias), maskB: upload(c.maskB), maskOut: upload(c.maskOut),
+  };
+  k.runMatmulVariant(variant, runtime().runner, a, b, out, c.m, c.n, c.k, options);
+  const got = (await made[2].toArray()) as Float32Array;
+  made.forEach((t) => t.dispose());
+  return got;
+}
+
+afterEach(() => runtime().runner.tuner.force({}));
+
+describe('matmul kernels', () => {
+  it('offer the register and tiled variants (and subgroup where the device has fixed-size subgroups)', () => {
+    expect(variants()).toEqual(expect.arrayContaining(['register', 'tiled']));
+    expect(variants().includes('subgroup')).toBe(k.matmulSubgroupSize(runtime().device) !== null);
+  });
+
+  it('every variant matches the reference in every layout, on odd and LeNet shapes', async () => {
+    for (const [m, kk, n] of SHAPES) {
+      const a = randomArray(m * kk, m + kk);
+      const b = randomArray(kk * n, n + 7);
+      for (const layout of LAYOUTS) {
+        const [transA, transB] = layout;
+        const ref = matmulRef(a, b, m, n, kk, { transA, transB });
+        for (const variant of variants()) {
+          expectClose(await runKernel(variant, { a, b, m, n, k: kk, transA, transB }), ref, `${variant} ${m}x${kk}x${n}:${layoutName(layout)}`);
+        }
+      }
+    }
+  });
+
+  it('every variant applies bias, ReLU, maskB, maskOut and accumulate in every layout', async () => {
+    for (const [m, kk, n] of [[33, 17, 29], [32, 16, 28], [1, 84, 7]] as const) {
+      const base = { a: randomArray(m * kk, 1), b: randomArray(kk * n, 2), m, n, k: kk };
+      const bias = randomArray(n, 3);
+      const maskB = randomMask(kk * n, 4);
+      const maskOut = randomMask(m * n, 5);
+      const previous = randomArray(m * n, 6);
+      const epilogues: [string, MatmulRefOptions][] = [
+        ['bias+relu', { bias, relu: true }],
+        ['maskB', { maskB }],
+        ['maskOut+accumulate', { maskOut, accumulateInto: previous }],
+        ['all', { bias, relu: true, maskB, maskOut, accumulateInto: previous }],
+      ];
+      for (const layout of LAYOUTS) {
+        for (const [name, options] of epilogues) {
+          const c = { ...base, ...options, transA: layout[0], transB: layout[1] };
+          const ref = matmulRef(c.a, c.b, m, n, kk, c);
+          for (const variant of variants()) {
+            expectClose(await runKernel(variant, c), ref, `${variant} ${name} ${m}x${kk}x${n}:${layoutName(layout)}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('reject an empty shape and an unknown forced variant, naming the kernel', () => {
+    const { runner } = runtime();
+    const x = tensor(new Float32Array(4));
+    expect(() => k.runMatmulVariant('register', runner, x.buffer, x.buffer, x.buffer, 0, 2, 2)).toThrow(/matmul: invalid shape M=0 N=2 K=2/);
+    runner.tuner.force({ matmul: 'nonesuch' });
+    expect(() => k.matmul(runner, x.buffer, x.buffer, x.buffer, 2, 2, 1)).toThrow(/matmul: no variant 'nonesuch'/);
+  });
+
+  it('tuner: a new shape runs the heuristic pick and is queued; tunePending times every variant and its pick is used', async () => {
+    const { runner } = runtime();
+    const [m, kk, n] = [19, 23, 37];
+    const av = randomArray(m * kk, 8);
+    const bv = randomArray(kk * n, 9);
+    const ref = matmulRef(av, bv, m, n, kk);
+    const a = tensor(av, [m, kk]);
+    const b = tensor(bv, [kk, n]);
+    const pending = runner.tuner.pendingCount;
+    expectClose(await matmul(a, b).toArray(), ref, 'before tuning');
+    expect(runner.tuner.pendingCount).toBe(pending + 1);
+    const report = await runner.tuner.tunePending(2);
+    const key = `matmul:${m}x${kk}x${n}:nn`;
+    expect(Object.keys(report.get(key) ?? {}).sort()).toEqual([...variants()].sort());
+    const chosen = runner.tuner.export()[key];
+    expect(variants()).toContain(chosen);
+    const requeue = () => {
+      throw new Error('a measured shape must not be queued again');
+    };
+    expect(runner.tuner.choose('matmul', `${m}x${kk}x${n}:nn`, variants(), 'tiled', requeue)).toBe(chosen);
+    expectClose(await matmul(a, b).toArray(), ref, `after tuning (${chosen})`);
+    expect(runner.tuner.pendingCount).toBe(0);
+  });
+});
+
+describe('matmul op', () => {
+  it('reference backward matches finite differences', () => {
+    const [m, kk, n] = [3, 4, 5];
+    const a = Float64Array.from(randomArray(m * kk, 11));
+    const b = Float64Array.from(randomArray(kk * n, 12));
+    const g = randomArray(m * n, 13);
+    const loss = (av: ArrayLike<number>, bv: ArrayLike<number>) => matmulRef(av, bv, m, n, kk).reduce((s, v, i) => s + v * g[i], 0);
+    const { da, db } = matmulBackwardRef(a, b, g, m, n, kk);
+    expectClose(da, numericGrad((x) => loss(x, b), a), 'dA', 1e-6);
+    expectClose(db, numericGrad((x) => loss(a, x), b), 'dB', 1e-6);
+  });
+
+  it('forward and gradients match the reference on every variant', async () => {
+    for (const variant of variants()) {
+      runtime().runner.tuner.force({ matmul: variant });
+      for (const [m, kk, n] of SHAPES) {
+        const av = randomArray(m * kk, 21);
+        const bv = randomArray(kk * n, 22);
+        const gv = randomArray(m * n, 23);
+        const a = tensor(av, [m, kk], { requiresGrad: true });
+        const b = tensor(bv, [kk, n], { requiresGrad: true });
+        const y = matmul(a, b);
+        expectClose(await y.toArray(), matmulRef(av, bv, m, n, kk), `${variant} forward ${m}x${kk}x${n}`);
+        y.backward(tensor(gv, [m, n]));
+        const { da, db } = matmulBackwardRef(av, bv, gv, m, n, kk);
+        expectClose(await a.grad!.toArray(), da, `${variant} dA ${m}x${kk}x${n}`);
+        expectClose(await b.grad!.toArray(), db, `${variant} dB ${m}x${kk}x${n}`);
+      }
+    }
+  });
+
+  it('rejects bad operands naming the op and shapes', () => {
+    const a = tensor(new Float32Array(6), [2, 3]);
+    expect(() => matmul(a, tensor(new Float32Array(20), [4, 5]))).toThrow(/matmul: \[2,3\] @ \[4,5\] do not match \(3 != 4\)/);
+    expect(() => matmul(a, tensor(new Float32Array(3), [3]))).toThrow(/matmul: needs 2-D tensors, got \[2,3\] @ \[3\]/);
+    expect(() => matmul(a, tensor(new Int32Array(6), [3, 2]))).toThrow(/matmul: b must be f32, got i32 \[3,2\]/);
+  });
+});
+
+describe('linear', () => {
+  const operands = (batch: number, inFeatures: number, outFeatures: number, seed: number, options: { bias?: boolean; mask?: boolean; relu?: boolean }): LinearOperands => ({
+    batch, inFeatures, outFeatures,
+    x: randomArray(batch * inFeatures, seed),
+    weight: randomArray(outFeatures * inFeatures, seed + 1, -0.5, 0.5),
+    bias: options.bias ? randomArray(outFeatures, seed + 2) : null,
+    mask: options.mask ? randomMask(outFeatures * inFeatures, seed + 3) : null,
+    relu: options.relu,
+  });
+
+  it('reference backward matches finite differences (mask, bias, ReLU)', () => {
+    const l = operands(3, 5, 4, 31, { bias: true, mask: true, relu: true });
+    const gy = randomArray(3 * 4, 35);
+    const loss = (change: Partial<LinearOperands>) => linearRef({ ...l, ...change }).reduce((s, v, i) => s + v * gy[i], 0);
+    const { dx, dw, db } = linearBackwardRef(l, gy);
+    expectClose(dx, numericGrad((x) => loss({ x }), Float64Array.from(l.x)), 'dx', 1e-6);
+    expectClose(dw, numericGrad((weight) => loss({ weight }), Float64Array.from(l.weight)), 'dw', 1e-6);
+    expectClose(db, numericGrad((bias) => loss({ bias }), Float64Array.from(l.bias!)), 'db', 1e-6);
+  });
+
+  it('forward and gradients for x, weight and bias match the reference on every variant; masked weights get exactly 0', async () => {
+    // [batch, in, out]: batch 1 and 33, odd sizes, LeNet's fc1/fc2/fc3.
+    const shapes: [number, number, number][] = [[1, 17, 29], [33, 17, 29], [64, 2704, 120], [33, 120, 84], [33, 84, 7]];
+    const configs = [{ bias: true, mask: true, relu: true }, { bias: true, mask: false, relu: false }, { bias: false, mask: true, relu: false }];
+    for (const variant of variants()) {
+      runtime().runner.tuner.force({ matmul: variant });
+      for (const [batch, inFeatures, outFeatures] of shapes) {
+        for (const config of configs) {
+          const l = operands(batch, inFeatures, outFeatures, batch + inFeatures, config);
+          const what = `${variant} ${batch}x${inFeatures}->${outFeatures} ${JSON.stringify(config)}`;
+          const x = tensor(Float32Array.from(l.x), [batch, inFeatures], { requiresGrad: true });
+          const w = tensor(Float32Array.from(l.weight), [outFeatures, inFeatures], { requiresGrad: true });
+          const b = l.bias ? tensor(Float32Array.from(l.bias), [outFeatures], { requiresGrad: true }) : null;
+          const mask = l.mask ? tensor(Float32Array.from(l.mask), [outFeatures, inFeatures]) : null;
+          const y = linear(x, w, b, { mask, activation: l.relu ? 'relu' : undefined });
+          expectClose(await y.toArray(), linearRef(l), `${what} forward`);
+          const gy = randomArray(batch * outFeatures, 77);
+          y.backward(tensor(gy, [batch, outFeatures]));
+          const ref = linearBackwardRef(l, gy);
+          expectClose(await x.grad!.toArray(), ref.dx, `${what} dx`);
+          const dw = await w.grad!.toArray();
+          expectClose(dw, ref.dw, `${what} dw`);
+          if (b) expectClose(await b.grad!.toArray(), ref.db, `${what} db`);
+          if (l.mask) {
+            const leaked = Array.from(dw).findIndex((v, i) => l.mask![i] === 0 && v !== 0);
+            expect(leaked, `${what}: masked weight ${leaked} has gradient ${dw[leaked]}`).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
+  it('skips gradients nobody needs: a constant input gets none, the mask is never trained', async () => {
+    const x = tensor(randomArray(6, 1), [2, 3]);
+    const w = tensor(randomArray(12, 2), [4, 3], { requiresGrad: true });
+    const mask = tensor(randomMask(12, 3), [4, 3]);
+    linear(x, w, null, { mask }).backward(tensor(randomArray(8, 4), [2, 4]));
+    expect(x.grad).toBeNull();
+    expect(mask.grad).toBeNull();
+    expect(w.grad).not.toBeNull();
+  });
+
+  it('rejects bad operands naming the op and shapes', () => {
+    const x = tensor(new Float32Array(10), [2, 5]);
+    expect(() => linear(x, tensor(new Float32Array(12), [3, 4]))).toThrow(/linear: x \[2,5\] and weight \[3,4\] do not match \(in_features 4 != 5\)/);
+    const w = tensor(new Float32Array(15), [3, 5]);
+    expect(() => linear(x, w, tensor(new Float32Array(4), [4]))).toThrow(/linear: bias \[4\] does not match 3 out_features \(x \[2,5\] and weight \[3,5\]\)/);
+    expect(() => linear(x, w, null, { mask: tensor(new Float32Array(10), [2, 5]) })).toThrow(/linear: mask \[2,5\] does not match weight \[3,5\]/);
+    expect(() => linear(tensor(new Float32Array(10), [1, 2, 5]), w)).toThrow(/linear: x must be \[batch, in_features\], got \[1,2,5\]/);
+    expect(() => linear(x, tensor(new Float32Array(5), [5]))).toThrow(/linear: weight must be \[out_features, in_features\], got \[5\]/);
+    expect(() => linear(x, w, null, { activation: 'tanh' as 'relu' })).toThrow(/linear: unknown activation 'tanh'/);
+  });
+});
