@@ -7,3 +7,8 @@ export * from './train/evaluate.js';
 export * from './train/checkpoint.js';
 export * from './train/run-files.js';
 export { train, type TrainResult, type TrainHooks } from './train/trainer.js';
+export * from './sweep/index.js';
+export * from './report/checkpoint-model.js';
+export * from './report/run-report.js';
+export * from './report/evaluate-checkpoint.js';
+export * from './report/predict.js';

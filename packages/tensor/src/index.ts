@@ -17,3 +17,4 @@ export * as safetensors from './safetensors.js';
 export * from './ops/conv.js';
 export * from './ops/running.js';
 export * from './ops/matmul.js';
+export * from './conformance.js';

@@ -168,7 +168,9 @@ export function decode(bytes: Uint8Array): Safetensors {
 
   const tensors: Record<string, SafetensorsEntry> = {};
   for (const { name, begin, end, dtype, shape } of ranges) {
-    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    // A fresh, aligned copy: `bytes` may be a Node Buffer, whose slice() is a view into a larger pool.
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors[name] = { dtype, shape, data: new TYPED[dtype](copy.buffer) };
   }
   return { tensors, metadata };

@@ -78,6 +78,18 @@ describe('safetensors', () => {
     expect((tensors['init.fc1.weight'].data as Float32Array).every((v) => Math.abs(v) <= bound)).toBe(true);
   });
 
+  it('decodes a Node Buffer read from a file (whose slice() is a view into a shared pool)', () => {
+    const bytes = readFileSync(new URL('./fixtures/tiny.safetensors', import.meta.url));
+    const padded = Buffer.concat([Buffer.alloc(13), bytes]).subarray(13);
+    for (const source of [bytes, padded]) {
+      const { tensors } = decode(source);
+      for (const [name, t] of Object.entries(decode(new Uint8Array(bytes)).tensors)) {
+        expect(tensors[name].data.length, name).toBe(t.data.length);
+        expect(Array.from(tensors[name].data as ArrayLike<number>), name).toEqual(Array.from(t.data as ArrayLike<number>));
+      }
+    }
+  });
+
   it('names what is wrong with truncated or corrupt bytes', () => {
     const good = encode({ a: { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, b: { dtype: 'I32', shape: [1], data: new Int32Array(1) } });
     const headerLength = Number(new DataView(good.buffer).getBigUint64(0, true));

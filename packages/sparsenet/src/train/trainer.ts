@@ -19,6 +19,7 @@ import type { ClassificationMetrics } from './metrics.js';
 import { Progress } from './progress.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
 import { writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
+import { writeRunReport } from '../report/run-report.js';
 
 export interface TrainResult {
   history: EpochRecord[];
@@ -174,6 +175,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
     const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
     writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
+    if (config.report) log(`report: ${writeRunReport(outDir).html}`);
     return { history: loop.history, final, outDir };
   } finally {
     lossSum.dispose();

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** CLI: npm run sweep -- [flags]; --help lists them with their defaults. */
+import { join } from 'node:path';
+import { parseSweepArgs, sweepHelp } from '../sweep/config.js';
+import { mergeSweep } from '../sweep/parts.js';
+import { runSweep } from '../sweep/run.js';
+import { SWEEP_OUTPUTS } from '../sweep/table.js';
+import { runCli } from './run-cli.js';
+
+runCli(async (argv) => {
+  const { config, help } = parseSweepArgs(argv);
+  if (help) {
+    console.log(sweepHelp());
+    return;
+  }
+  if (config.merge) mergeSweep(config.merge, config.out);
+  else {
+    const run = await runSweep(config);
+    if (!run.tablesWritten) {
+      console.log(`part ${config.shard.index}/${config.shard.count} finished: ${run.partPath}`);
+      return;
+    }
+  }
+  console.log(`sweep tables: ${SWEEP_OUTPUTS.map((f) => join(config.out, f)).join(', ')}`);
+});

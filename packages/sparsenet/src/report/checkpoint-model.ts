@@ -1,0 +1,78 @@
+/**
+ * A LeNet or SparseNet rebuilt from a checkpoint alone: masks are detected by their `.weight_mask` keys and the
+ * hidden widths by the weight shapes, so compacted (narrower) models load as well as the default ones. The
+ * sparsity accounting works on the checkpoint's tensors on the host, with no device.
+ */
+import { getDevice, type nn } from '@sparsenet/tensor';
+import { LAYER_NAMES, LeNet, type LeNetWidths } from '../model.js';
+import { sparsityReport, type SparsityLayer, type SparsityReport } from '../prune/index.js';
+import { readCheckpoint } from '../train/checkpoint.js';
+
+export interface LeNetArchitecture {
+  /** Masked layers (SparseNet). */
+  sparse: boolean;
+  widths: LeNetWidths;
+}
+
+const MODEL_KEY = new RegExp(`^(${LAYER_NAMES.join('|')})\\.`);
+
+/** The model's entries of a state dict (a resume checkpoint also holds optimizer moments and rewind weights). */
+export function modelState(state: nn.StateDict): nn.StateDict {
+  return Object.fromEntries(Object.entries(state).filter(([name]) => MODEL_KEY.test(name)));
+}
+
+/** LeNet's kind and widths read from a state dict; throws naming the file when a layer's weight is missing. */
+export function lenetArchitecture(state: nn.StateDict, file: string): LeNetArchitecture {
+  const outputs = (layer: string) => {
+    const weight = state[`${layer}.weight`];
+    if (!weight) throw new Error(`checkpoint ${file}: no '${layer}.weight'; not a LeNet/SparseNet checkpoint (it has ${Object.keys(state).slice(0, 6).join(', ') || 'no tensors'})`);
+    return weight.shape[0];
+  };
+  const [conv1, conv2, fc1, fc2] = ['conv1', 'conv2', 'fc1', 'fc2'].map(outputs);
+  outputs('fc3');
+  return { sparse: Object.keys(state).some((name) => name.endsWith('.weight_mask')), widths: { conv1, conv2, fc1, fc2 } };
+}
+
+/** Per layer: the weight with its masks, as sparsityReport takes them. */
+export function sparsityLayers(state: nn.StateDict): SparsityLayer[] {
+  const f32 = (name: string) => state[name]?.data as Float32Array | undefined;
+  return LAYER_NAMES.filter((name) => state[`${name}.weight`]).map((name) => ({
+    name,
+    weight: f32(`${name}.weight`)!,
+    mask: f32(`${name}.weight_mask`),
+    bias: f32(`${name}.bias`),
+    biasMask: f32(`${name}.bias_mask`),
+  }));
+}
+
+export function checkpointSparsity(state: nn.StateDict): SparsityReport {
+  return sparsityReport(sparsityLayers(state));
+}
+
+export interface CheckpointModel extends LeNetArchitecture {
+  model: LeNet;
+  /** The model's tensors as saved. */
+  state: nn.StateDict;
+  metadata: Record<string, string>;
+}
+
+/** Reads a checkpoint and loads it into a LeNet of its kind and widths on the device. */
+export async function loadCheckpointModel(file: string): Promise<CheckpointModel> {
+  const checkpoint = readCheckpoint(file);
+  const state = modelState(checkpoint.state);
+  const architecture = lenetArchitecture(state, file);
+  await getDevice();
+  const model = new LeNet(architecture);
+  try {
+    model.loadStateDict(state);
+  } catch (error) {
+    model.dispose();
+    throw new Error(`checkpoint ${file}: ${(error as Error).message}`);
+  }
+  return { ...architecture, model, state, metadata: checkpoint.metadata };
+}
+
+/** "SparseNet (conv1 6, conv2 16, fc1 120, fc2 84)". */
+export function describeArchitecture({ sparse, widths }: LeNetArchitecture): string {
+  return `${sparse ? 'SparseNet' : 'LeNet'} (${Object.entries(widths).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+}

@@ -1,0 +1,163 @@
+/**
+ * Evaluating a saved model on HAM10000: by default on the test part of the split its run used (the run
+ * folder's split.csv beside the checkpoint, else the seeded split of the run's seed), on the same images the
+ * run loaded (its --data and --limit, read from the checkpoint's metadata or the folder's config.json).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '@sparsenet/viz';
+import { CLASSES, DEFAULT_SPLIT, SPLIT_FILE, defaultDataDir, loadHam10000, readSplitCsv, splitByLesion, type ImageDataset, type SplitName } from '../data/index.js';
+import { formatSparsity, type SparsityReport } from '../prune/index.js';
+import type { TrainConfig } from '../train/config.js';
+import { evaluate } from '../train/evaluate.js';
+import type { ClassificationMetrics } from '../train/metrics.js';
+import { commandUsage, parseCommand, type CommandFlag } from './args.js';
+import { checkpointSparsity, describeArchitecture, loadCheckpointModel, type LeNetArchitecture } from './checkpoint-model.js';
+
+export const EVAL_SPLITS = ['test', 'val', 'train', 'all'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
+export interface EvaluateCheckpointOptions {
+  checkpoint: string;
+  /** A HAM10000 folder; default: the run's, else the embedded set. */
+  data?: string;
+  /** Default 'test'. */
+  split?: EvalSplit;
+  /** A split.csv; default: the one beside the checkpoint, else the seeded split. */
+  splitFile?: string;
+  onWarning?: (message: string) => void;
+}
+
+export interface CheckpointEvaluation {
+  checkpoint: string;
+  architecture: LeNetArchitecture;
+  dataDir: string;
+  split: EvalSplit;
+  /** Where the split came from: a split.csv path, or 'seeded split (seed N)'. */
+  splitSource: string;
+  /** Loaded images the split file does not name, left out. */
+  unassigned: number;
+  metrics: ClassificationMetrics;
+  sparsity: SparsityReport;
+}
+
+/** The training config the checkpoint was made by: its metadata's, else config.json beside it, else null. */
+function runConfig(checkpoint: string, metadata: Record<string, string>): Partial<TrainConfig> | null {
+  const besides = join(dirname(checkpoint), 'config.json');
+  const text = metadata.config ?? (existsSync(besides) ? readFileSync(besides, 'utf8') : null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Partial<TrainConfig>;
+  } catch {
+    return null;
+  }
+}
+
+/** The images to evaluate on, and where their split came from. */
+function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<TrainConfig> | null): { dataset: ImageDataset; dataDir: string; splitSource: string; unassigned: number } {
+  const runData = resolve(config?.data ?? defaultDataDir());
+  const dataDir = resolve(options.data ?? runData);
+  // The run's --limit chose its images; it applies only to the run's own data folder.
+  const limit = dataDir === runData ? (config?.limit ?? undefined) : undefined;
+  const loaded = loadHam10000({ dir: dataDir, limit, onWarning: options.onWarning });
+  const split = options.split ?? 'test';
+  if (split === 'all') return { dataset: loaded.dataset, dataDir, splitSource: 'all images', unassigned: 0 };
+  const runSplit = join(dirname(options.checkpoint), SPLIT_FILE);
+  const splitFile = options.splitFile ?? (existsSync(runSplit) ? runSplit : undefined);
+  const seed = config?.seed ?? DEFAULT_SPLIT.seed;
+  const assignment = splitFile ? readSplitCsv(splitFile) : splitByLesion(loaded.rows, { seed });
+  const named = loaded.dataset.imageIds.flatMap((id, i) => (assignment.has(id) ? [i] : []));
+  const parts = loaded.dataset.subset(named).split(assignment);
+  return { dataset: parts[split as SplitName], dataDir, splitSource: splitFile ?? `seeded split (seed ${seed})`, unassigned: loaded.dataset.count - named.length };
+}
+
+export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Promise<CheckpointEvaluation> {
+  const split = options.split ?? 'test';
+  if (!(EVAL_SPLITS as readonly string[]).includes(split)) throw new Error(`eval: --split must be one of ${EVAL_SPLITS.join(', ')}, got '${split}'`);
+  const { model, metadata, state, sparse, widths } = await loadCheckpointModel(options.checkpoint);
+  try {
+    const config = runConfig(options.checkpoint, metadata);
+    const { dataset, dataDir, splitSource, unassigned } = evaluationImages(options, config);
+    if (dataset.count === 0) throw new Error(`eval: the ${split} part of ${splitSource} holds none of the images in ${dataDir}`);
+    const metrics = await evaluate(model, dataset, { batchSize: config?.evalBatchSize ?? 256 });
+    return { checkpoint: options.checkpoint, architecture: { sparse, widths }, dataDir, split, splitSource, unassigned, metrics, sparsity: checkpointSparsity(state) };
+  } finally {
+    model.dispose();
+  }
+}
+
+const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '-');
+
+/** The evaluation as text: metrics, per-class recall, the confusion matrix and the seed's sparsity lines. */
+export function formatEvaluation(e: CheckpointEvaluation): string {
+  const m = e.metrics;
+  const width = Math.max(...CLASSES.map((c) => c.length), ...m.confusion.flat().map((n) => String(n).length)) + 2;
+  const cell = (text: string | number) => String(text).padStart(width);
+  const support = m.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  return [
+    `checkpoint: ${e.checkpoint}: ${describeArchitecture(e.architecture)}`,
+    `data: ${e.dataDir}, ${e.split === 'all' ? 'all images' : `${e.split} part of ${e.splitSource}`}: ${m.count} images` +
+      (e.unassigned ? ` (${e.unassigned} loaded images not in the split file left out)` : ''),
+    `accuracy ${fixed(m.accuracy)}, balanced accuracy ${fixed(m.balancedAccuracy)}, loss ${fixed(m.loss)}`,
+    '',
+    'recall per class:',
+    ...CLASSES.map((c, i) => `  ${c.padEnd(width - 2)} ${fixed(m.recall[i])}  (${support[i]} images)`),
+    '',
+    'confusion matrix (rows: true class, columns: predicted):',
+    `  ${' '.repeat(width - 2)}${CLASSES.map(cell).join('')}`,
+    ...m.confusion.map((row, r) => `  ${CLASSES[r].padEnd(width - 2)}${row.map(cell).join('')}`),
+    '',
+    'sparsity:',
+    formatSparsity(e.sparsity, { withTotal: true }),
+  ].join('\n');
+}
+
+/** The evaluation as JSON-ready data (NaN recall as null). */
+export function evaluationJson(e: CheckpointEvaluation): Record<string, unknown> {
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  return {
+    checkpoint: e.checkpoint,
+    model: describeArchitecture(e.architecture),
+    ...e.architecture,
+    data: e.dataDir,
+    split: e.split,
+    splitSource: e.splitSource,
+    images: e.metrics.count,
+    unassigned: e.unassigned,
+    accuracy: finite(e.metrics.accuracy),
+    balancedAccuracy: finite(e.metrics.balancedAccuracy),
+    loss: finite(e.metrics.loss),
+    recall: Object.fromEntries(CLASSES.map((c, i) => [c, finite(e.metrics.recall[i])])),
+    confusion: e.metrics.confusion,
+    classes: [...CLASSES],
+    sparsity: e.sparsity,
+    sparsityText: formatSparsity(e.sparsity, { withTotal: true }),
+  };
+}
+
+const EVAL_USAGE = 'npm run eval -- --checkpoint FILE [--data DIR] [--split test|val|train|all] [--split-file split.csv] [--json FILE]';
+const EVAL_FLAGS: Record<string, CommandFlag> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
+  data: { type: 'string', value: 'DIR', help: "a HAM10000 folder [default: the run's, else the embedded set]" },
+  split: { type: 'string', value: 'PART', help: `which images: ${EVAL_SPLITS.join('|')} [default: test]` },
+  'split-file': { type: 'string', value: 'FILE', help: `a split.csv [default: the run folder's ${SPLIT_FILE}, else the seeded split]` },
+  json: { type: 'string', value: 'FILE', help: 'also write the results as JSON' },
+};
+
+/** `npm run eval -- --checkpoint FILE ...`: prints the evaluation; --json writes it too. */
+export async function evalCommand(argv: string[], print: (text: string) => void): Promise<void> {
+  const { values, positionals, help } = parseCommand('eval', argv, EVAL_USAGE, EVAL_FLAGS);
+  const usage = commandUsage(EVAL_USAGE, EVAL_FLAGS);
+  if (help) return print(usage);
+  if (positionals.length) throw new Error(`eval: unexpected argument ${positionals[0]}\n\n${usage}`);
+  if (typeof values.checkpoint !== 'string') throw new Error(`eval: --checkpoint FILE is required\n\n${usage}`);
+  const result = await evaluateCheckpoint({
+    checkpoint: values.checkpoint,
+    data: values.data as string | undefined,
+    split: values.split as EvalSplit | undefined,
+    splitFile: values['split-file'] as string | undefined,
+    onWarning: (message) => process.stderr.write(`${message}\n`),
+  });
+  print(formatEvaluation(result));
+  if (typeof values.json === 'string') writeFileAtomic(values.json, `${JSON.stringify(evaluationJson(result), null, 2)}\n`);
+}

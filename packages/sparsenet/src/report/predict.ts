@@ -1,0 +1,88 @@
+/**
+ * Class probabilities for JPEG files, prepared as training prepared its images: decoded, area-resized to
+ * 64x64 (squashing the aspect ratio), normalised with DEFAULT_NORMALIZATION; the softmax of the logits is
+ * taken on the host in float64.
+ */
+import { writeFileAtomic } from '@sparsenet/viz';
+import { CHANNELS, CLASSES, DEFAULT_NORMALIZATION, ImageDataset, loadImageInto } from '../data/index.js';
+import { INPUT_SIZE, NUM_CLASSES } from '../model.js';
+import { predictLogits } from '../train/evaluate.js';
+import { commandUsage, parseCommand, type CommandFlag } from './args.js';
+import { loadCheckpointModel } from './checkpoint-model.js';
+
+export interface ImagePrediction {
+  file: string;
+  /** One per class, in CLASSES order. */
+  logits: number[];
+  /** softmax(logits), in CLASSES order. */
+  probabilities: number[];
+  /** Classes from most to least probable. */
+  ranked: { className: string; probability: number }[];
+}
+
+/** Numerically stable softmax in float64. */
+export function softmax(logits: ArrayLike<number>): number[] {
+  const max = Math.max(...Array.from(logits));
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+/** The files as a dataset of INPUT_SIZE x INPUT_SIZE images; throws naming a file that is missing or not a readable JPEG. */
+export function loadImages(files: readonly string[]): ImageDataset {
+  const pixels = INPUT_SIZE * INPUT_SIZE * CHANNELS;
+  const images = new Uint8Array(files.length * pixels);
+  files.forEach((file, i) => loadImageInto(file, INPUT_SIZE, images, i * pixels));
+  return new ImageDataset(images, new Int32Array(files.length), files, files, INPUT_SIZE);
+}
+
+/** Decodes every image first (a bad file fails before the model loads), then runs the model once over them. */
+export async function predictImages(checkpoint: string, files: readonly string[]): Promise<ImagePrediction[]> {
+  if (files.length === 0) throw new Error('predict: no images given');
+  let dataset: ImageDataset;
+  try {
+    dataset = loadImages(files);
+  } catch (error) {
+    throw new Error(`predict: ${(error as Error).message}`);
+  }
+  const { model } = await loadCheckpointModel(checkpoint);
+  try {
+    const logits = await predictLogits(model, dataset, { normalization: DEFAULT_NORMALIZATION });
+    return files.map((file, i) => {
+      const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+      const probabilities = softmax(row);
+      const ranked = CLASSES.map((className, c) => ({ className, probability: probabilities[c] })).sort((a, b) => b.probability - a.probability);
+      return { file, logits: row, probabilities, ranked };
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+export function formatPredictions(predictions: readonly ImagePrediction[]): string {
+  const width = Math.max(...CLASSES.map((c) => c.length));
+  return predictions
+    .map((p) => [p.file, ...p.ranked.map((r) => `  ${r.className.padEnd(width)}  ${r.probability.toFixed(4)}`)].join('\n'))
+    .join('\n\n');
+}
+
+const PREDICT_USAGE = 'npm run predict -- --checkpoint FILE IMAGE.jpg... [--json FILE]';
+const PREDICT_FLAGS: Record<string, CommandFlag> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
+  json: { type: 'string', value: 'FILE', help: 'also write the probabilities as JSON' },
+};
+
+/** `npm run predict -- --checkpoint FILE IMAGE...`: each image's class probabilities, most probable first. */
+export async function predictCommand(argv: string[], print: (text: string) => void): Promise<void> {
+  const { values, positionals, help } = parseCommand('predict', argv, PREDICT_USAGE, PREDICT_FLAGS);
+  const usage = commandUsage(PREDICT_USAGE, PREDICT_FLAGS);
+  if (help) return print(usage);
+  if (typeof values.checkpoint !== 'string') throw new Error(`predict: --checkpoint FILE is required\n\n${usage}`);
+  if (positionals.length === 0) throw new Error(`predict: give at least one JPEG image\n\n${usage}`);
+  const predictions = await predictImages(values.checkpoint, positionals);
+  print(formatPredictions(predictions));
+  if (typeof values.json === 'string') {
+    const rows = predictions.map((p) => ({ file: p.file, probabilities: Object.fromEntries(CLASSES.map((c, i) => [c, p.probabilities[i]])), logits: p.logits }));
+    writeFileAtomic(values.json, `${JSON.stringify({ checkpoint: values.checkpoint, classes: [...CLASSES], images: rows }, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The sweep's grid of work (ShrinkBench style): per seed one dense LeNet baseline, then per pruner and sparsity
+ * one fine-tune of that baseline, pruned one-shot before its first step. Units are listed seed-major, the dense
+ * baseline first, so a contiguous slice of the list needs at most one baseline it does not own.
+ *
+ * Sharding: shard K of N owns the units whose cost midpoint (cost = training epochs) falls in the K-th of N
+ * equal parts of the total cost; the slices are disjoint, cover the grid and are balanced by epochs. A shard
+ * that owns fine-tunes of a seed whose baseline another shard owns trains its own copy of that baseline, in a
+ * folder named for the shard (so shards never write the same folder, even with a shared --out). The copy is not
+ * one of the shard's results: the table takes each baseline from the shard that owns it.
+ */
+
+export const SWEEP_PRUNERS = ['magnitude', 'random', 'structured'] as const;
+export type SweepPruner = (typeof SWEEP_PRUNERS)[number];
+export const UNSTRUCTURED_SPARSITIES: readonly number[] = [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98];
+/** Structured: the fraction of conv filters AND of linear neurons pruned in each layer. */
+export const STRUCTURED_FRACTIONS: readonly number[] = [0, 0.25, 0.5, 0.75];
+
+/** Everything that decides which units exist and what each computes. */
+export interface SweepGrid {
+  seeds: number[];
+  pruners: SweepPruner[];
+  /** One list for every pruner instead of the defaults above; null = the defaults. */
+  sparsities: number[] | null;
+  /** Unstructured pruning: rank per layer or across all layers. */
+  scope: 'layer' | 'global';
+  /** Dense baseline epochs. */
+  epochs: number;
+  finetuneEpochs: number;
+  batchSize: number;
+  lr: number;
+  data: string | null;
+  limit: number | null;
+}
+
+export interface SweepUnit {
+  /** Also the unit's folder under --out: `seed0/dense`, `seed0/magnitude-0.9`. */
+  id: string;
+  kind: 'dense' | 'finetune';
+  seed: number;
+  /** 'dense' for the baseline. */
+  pruner: 'dense' | SweepPruner;
+  /** Target sparsity (structured: fraction of filters and neurons); 0 for the baseline. */
+  sparsity: number;
+  /** Training epochs: what the shards are balanced by. */
+  cost: number;
+}
+
+export interface Shard {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+export function sparsitiesOf(grid: SweepGrid, pruner: SweepPruner): readonly number[] {
+  return grid.sparsities ?? (pruner === 'structured' ? STRUCTURED_FRACTIONS : UNSTRUCTURED_SPARSITIES);
+}
+
+export function denseUnit(grid: SweepGrid, seed: number): SweepUnit {
+  return { id: `seed${seed}/dense`, kind: 'dense', seed, pruner: 'dense', sparsity: 0, cost: grid.epochs };
+}
+
+/** All units, seed-major: each seed's dense baseline, then its fine-tunes pruner by pruner, sparsity ascending. */
+export function enumerateUnits(grid: SweepGrid): SweepUnit[] {
+  return grid.seeds.flatMap((seed) => [
+    denseUnit(grid, seed),
+    ...grid.pruners.flatMap((pruner) =>
+      [...sparsitiesOf(grid, pruner)].sort((a, b) => a - b).map((sparsity): SweepUnit => ({
+        id: `seed${seed}/${pruner}-${sparsity}`, kind: 'finetune', seed, pruner, sparsity, cost: grid.finetuneEpochs,
+      })),
+    ),
+  ]);
+}
+
+/** Parses `K/N` (1 <= K <= N). */
+export function parseShard(text: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!match) throw new Error(`sweep: --shard must look like K/N (e.g. 2/4), got '${text}'`);
+  const [index, count] = [Number(match[1]), Number(match[2])];
+  if (count < 1) throw new Error(`sweep: --shard ${text}: N must be at least 1`);
+  if (index < 1 || index > count) throw new Error(`sweep: --shard ${text}: K must be between 1 and N = ${count}, got ${index}`);
+  return { index, count };
+}
+
+export function shardName(shard: Shard): string {
+  return `${shard.index}-of-${shard.count}`;
+}
+
+/** The 1-based shard owning each unit (same order as `units`). Integer arithmetic: no rounding at the edges. */
+export function assignShards(units: readonly SweepUnit[], count: number): number[] {
+  const total = units.reduce((sum, u) => sum + u.cost, 0);
+  let start = 0;
+  return units.map((unit) => {
+    // Midpoint start + cost/2 in part floor(midpoint * count / total), all doubled to stay in integers.
+    const part = total === 0 ? 0 : Math.floor(((2 * start + unit.cost) * count) / (2 * total));
+    start += unit.cost;
+    return Math.min(part, count - 1) + 1;
+  });
+}
+
+export interface ShardWork {
+  /** The units this shard owns, in grid order. */
+  owned: SweepUnit[];
+  /** Baselines owned elsewhere that this shard's fine-tunes start from (trained here as copies). */
+  copies: SweepUnit[];
+}
+
+export function shardWork(grid: SweepGrid, shard: Shard): ShardWork {
+  const units = enumerateUnits(grid);
+  const owners = assignShards(units, shard.count);
+  const owned = units.filter((_, i) => owners[i] === shard.index);
+  const ownedIds = new Set(owned.map((u) => u.id));
+  const seedsNeeded = [...new Set(owned.filter((u) => u.kind === 'finetune').map((u) => u.seed))];
+  const copies = seedsNeeded.map((seed) => denseUnit(grid, seed)).filter((u) => !ownedIds.has(u.id));
+  return { owned, copies };
+}
+
+/** The folder of a unit, or of this shard's copy of a baseline. */
+export function unitFolder(unit: SweepUnit, copyFor?: Shard): string {
+  return copyFor ? `${unit.id}.copy-${shardName(copyFor)}` : unit.id;
+}

@@ -1,0 +1,210 @@
+/**
+ * Running a sweep (or one shard of it): every unit in its own run folder under --out, trained by train().
+ * A fine-tune starts from its seed's dense final.safetensors, pruned one-shot before the first step (the same
+ * pruning and seed as train's one-shot at epoch 0; structured pruning masks filters, then neurons, on the same
+ * masks), saved as pruned-init.safetensors and fine-tuned as a SparseNet (masked Adam keeps the zeros).
+ *
+ * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
+ * unit with a result is skipped, a trained but unmeasured one measured, a started one resumed by the trainer;
+ * a folder started with other settings is refused. Kernel tuning choices are kept in <out>/tuning.json so a
+ * rerun does not tune again and every unit runs the same kernel variants.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getDevice, runtime } from '@sparsenet/tensor';
+import { writeFileAtomic } from '@sparsenet/viz';
+import { saveModel } from '../train/checkpoint.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
+import { pruneModel } from '../train/pruning.js';
+import type { FinalRecord } from '../train/run-files.js';
+import { train, type TrainHooks } from '../train/trainer.js';
+import type { SweepConfig } from './config.js';
+import { enumerateUnits, shardName, shardWork, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
+import { DEFAULT_TIMING, loadLeNet, measureCheckpoint, type TimingOptions } from './measure.js';
+import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
+import { writeSweepOutputs, type UnitResult } from './table.js';
+
+export interface SweepHooks {
+  log?: (line: string) => void;
+  /** Inference timing (tests use fewer blocks). */
+  timing?: TimingOptions;
+  /** Passed to every train() call. */
+  train?: TrainHooks;
+}
+
+/** What a run did with a unit's folder. */
+export type UnitAction = 'trained' | 'resumed' | 'measured' | 'skipped';
+
+export interface SweepRun {
+  /** Results of the units this shard owns, in grid order. */
+  results: UnitResult[];
+  /** By folder (relative to --out), baseline copies included. */
+  actions: Record<string, UnitAction>;
+  partPath: string;
+  /** Written when the run covers the whole grid (--shard 1/1). */
+  tablesWritten: boolean;
+}
+
+interface UnitSpec {
+  id: string;
+  kind: SweepUnit['kind'];
+  seed: number;
+  pruner: SweepUnit['pruner'];
+  sparsity: number;
+  epochs: number;
+  /** Fine-tunes: epochs of the baseline they start from. */
+  baselineEpochs: number | null;
+  /** Unstructured fine-tunes only. */
+  scope: SweepGrid['scope'] | null;
+  batchSize: number;
+  lr: number;
+  data: string | null;
+  limit: number | null;
+}
+
+interface UnitFile {
+  spec: UnitSpec;
+  result?: UnitResult;
+}
+
+export function gridOf(config: SweepConfig): SweepGrid {
+  const { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, data, limit } = config;
+  return { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, data, limit };
+}
+
+function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
+  const finetune = unit.kind === 'finetune';
+  return {
+    id: unit.id, kind: unit.kind, seed: unit.seed, pruner: unit.pruner, sparsity: unit.sparsity,
+    epochs: finetune ? grid.finetuneEpochs : grid.epochs,
+    baselineEpochs: finetune ? grid.epochs : null,
+    scope: unit.pruner === 'magnitude' || unit.pruner === 'random' ? grid.scope : null,
+    batchSize: grid.batchSize, lr: grid.lr, data: grid.data, limit: grid.limit,
+  };
+}
+
+function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainConfig {
+  return {
+    ...DEFAULT_TRAIN_CONFIG,
+    model: spec.kind === 'dense' ? 'lenet' : 'sparsenet',
+    pruner: 'none',
+    epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed, data: spec.data, limit: spec.limit,
+    init, out: dir, report: false,
+  };
+}
+
+/** The baseline's final weights pruned as train's one-shot at epoch 0 would (random pruning: seed * 1000). */
+async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: string, path: string): Promise<void> {
+  if (unit.pruner === 'dense') throw new Error(`sweep: ${unit.id} is a baseline; nothing to prune`);
+  const model = loadLeNet(baseline, { sparse: true });
+  try {
+    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed };
+    const structures = unit.pruner === 'structured' ? (['filters', 'neurons'] as const) : [config.structure];
+    for (const structure of structures) await pruneModel(model, { ...config, structure }, unit.sparsity, unit.seed * 1000);
+    await saveModel(path, model, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
+  } finally {
+    model.dispose();
+  }
+}
+
+function readUnitFile(path: string, spec: UnitSpec): UnitFile | null {
+  if (!existsSync(path)) return null;
+  const file = JSON.parse(readFileSync(path, 'utf8')) as UnitFile;
+  const differ = (Object.keys(spec) as (keyof UnitSpec)[]).filter((k) => JSON.stringify(file.spec?.[k]) !== JSON.stringify(spec[k]));
+  if (differ.length) {
+    const shown = differ.map((k) => `${k} ${JSON.stringify(spec[k])} here, ${JSON.stringify(file.spec?.[k])} there`).join('; ');
+    throw new Error(`sweep: ${path} was started with other settings (${shown}); use another --out or remove that folder`);
+  }
+  return file;
+}
+
+async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null, grid: SweepGrid, hooks: SweepHooks): Promise<{ result: UnitResult; action: UnitAction }> {
+  const spec = unitSpec(unit, grid);
+  const filePath = join(dir, 'sweep-unit.json');
+  const existing = readUnitFile(filePath, spec);
+  if (existing?.result) return { result: existing.result, action: 'skipped' };
+  mkdirSync(dir, { recursive: true });
+  if (!existing) writeFileAtomic(filePath, `${JSON.stringify({ spec }, null, 2)}\n`);
+  const log = hooks.log ?? (() => {});
+  const trainHooks: TrainHooks = { ...hooks.train, log: (line) => log(`  ${unit.id}: ${line}`) };
+  let action: UnitAction;
+  if (existsSync(join(dir, 'final.json'))) action = 'measured';
+  else if (existsSync(join(dir, 'last.safetensors'))) {
+    await train({ ...trainConfig(spec, dir, null), resume: true }, trainHooks);
+    action = 'resumed';
+  } else {
+    let init: string | null = null;
+    if (unit.kind === 'finetune') {
+      init = join(dir, 'pruned-init.safetensors');
+      await writePrunedInit(unit, grid, join(baselineDir!, 'final.safetensors'), init);
+    }
+    await train(trainConfig(spec, dir, init), trainHooks);
+    action = 'trained';
+  }
+  const final = JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8')) as FinalRecord;
+  const m = await measureCheckpoint(join(dir, 'final.safetensors'), { sparse: unit.kind === 'finetune', compact: unit.pruner === 'structured', timing: hooks.timing ?? DEFAULT_TIMING });
+  const w = m.compact?.widths;
+  const result: UnitResult = {
+    unit: unit.id, pruner: unit.pruner, targetSparsity: unit.sparsity, seed: unit.seed,
+    testAccuracy: final.testAccuracy, testBalancedAccuracy: final.testBalancedAccuracy, testLoss: final.testLoss,
+    sparsity: m.sparsity, params: m.params, nonzeroParams: m.nonzeroParams, flops: m.flops, denseFlops: m.denseFlops,
+    compressionRatio: m.compressionRatio, theoreticalSpeedup: m.theoreticalSpeedup, msPerImage: m.msPerImage,
+    compactMsPerImage: m.compact?.msPerImage ?? null, compactParams: m.compact?.params ?? null, compactFlops: m.compact?.flops ?? null,
+    compactWidths: w ? `${w.conv1}-${w.conv2}-${w.fc1}-${w.fc2}` : null,
+    trainSeconds: final.trainSeconds,
+  };
+  writeFileAtomic(filePath, `${JSON.stringify({ spec, result }, null, 2)}\n`);
+  return { result, action };
+}
+
+/** Runs the shard's units (all of them for 1/1) and, for 1/1, writes the tables. */
+export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Promise<SweepRun> {
+  if (config.merge) throw new Error('runSweep: --merge is handled by mergeSweep');
+  const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const grid = gridOf(config);
+  const { shard, out } = config;
+  const { owned, copies } = shardWork(grid, shard);
+  await getDevice();
+  mkdirSync(out, { recursive: true });
+  const { tuner } = runtime().runner;
+  const tuningPath = join(out, 'tuning.json');
+  if (existsSync(tuningPath)) tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
+
+  const partPath = join(out, partFileName(shard));
+  const results = new Map<string, UnitResult>();
+  const writePart = () => {
+    const part: SweepPart = {
+      format: PART_FORMAT, version: 1, grid, shard, units: owned.map((u) => u.id),
+      results: owned.flatMap((u) => results.get(u.id) ?? []), complete: results.size === owned.length,
+    };
+    writeFileAtomic(partPath, `${JSON.stringify(part, null, 2)}\n`);
+  };
+  writePart();
+
+  const baselineDirs = new Map<number, string>();
+  const ownedIds = new Set(owned.map((u) => u.id));
+  const copyIds = new Set(copies.map((u) => u.id));
+  const work = enumerateUnits(grid).filter((u) => ownedIds.has(u.id) || copyIds.has(u.id));
+  const actions: Record<string, UnitAction> = {};
+  log(`sweep part ${shard.index}/${shard.count}: ${owned.length} units${copies.length ? ` + ${copies.length} baseline cop${copies.length > 1 ? 'ies' : 'y'}` : ''} into ${out}`);
+  for (const [i, unit] of work.entries()) {
+    const folder = unitFolder(unit, ownedIds.has(unit.id) ? undefined : shard);
+    const dir = join(out, folder);
+    if (unit.kind === 'dense') baselineDirs.set(unit.seed, dir);
+    const started = performance.now();
+    const { result, action } = await runUnit(unit, dir, baselineDirs.get(unit.seed) ?? null, grid, { ...hooks, log });
+    actions[folder] = action;
+    writeFileAtomic(tuningPath, `${JSON.stringify(tuner.export(), null, 2)}\n`);
+    if (ownedIds.has(unit.id)) {
+      results.set(unit.id, result);
+      writePart();
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(0);
+    log(`sweep [${i + 1}/${work.length}] ${folder}: ${action} (${seconds} s): test acc ${result.testAccuracy.toFixed(4)}, sparsity ${result.sparsity.toFixed(3)}, ${result.msPerImage.toFixed(3)} ms/img`);
+  }
+  const ordered = owned.map((u) => results.get(u.id)!);
+  const tablesWritten = shard.count === 1;
+  if (tablesWritten) writeSweepOutputs(out, grid, ordered, `${ordered.length} units`);
+  else log(`sweep part ${shardName(shard)} done; when every part is, join them: npm run sweep -- --merge <the parts' --out folders> --out DIR`);
+  return { results: ordered, actions, partPath, tablesWritten };
+}

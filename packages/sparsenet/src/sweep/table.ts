@@ -1,0 +1,196 @@
+/**
+ * The sweep's table: one result per unit (sweep.csv, per seed), and per pruner x sparsity the mean and sample
+ * standard deviation over seeds (sweep-summary.csv, sweep.md as mean ± std, sweep.json), the trade-off figure
+ * and report.html. Column names in the CSVs are ShrinkBench's where it has one (compression_ratio,
+ * theoretical_speedup).
+ */
+import { join } from 'node:path';
+import { renderTradeoff, writeFileAtomic, writePng, writeReport, type SweepRow } from '@sparsenet/viz';
+import { enumerateUnits, type SweepGrid } from './grid.js';
+
+/** One unit's row: what it is, its test metrics (final model) and its measurements. */
+export interface UnitResult {
+  unit: string;
+  pruner: string;
+  targetSparsity: number;
+  seed: number;
+  testAccuracy: number;
+  testBalancedAccuracy: number;
+  testLoss: number;
+  /** Measured from the masks: zero effective weights / weights. */
+  sparsity: number;
+  params: number;
+  nonzeroParams: number;
+  flops: number;
+  denseFlops: number;
+  compressionRatio: number;
+  theoreticalSpeedup: number;
+  /** Inference of the model as trained (masked SparseNet; the baseline's dense LeNet). */
+  msPerImage: number;
+  /** Structured rows: the compacted dense model. */
+  compactMsPerImage: number | null;
+  compactParams: number | null;
+  compactFlops: number | null;
+  /** conv1-conv2-fc1-fc2 widths of the compacted model. */
+  compactWidths: string | null;
+  trainSeconds: number;
+}
+
+type MetricKey = {
+  [K in keyof UnitResult]: UnitResult[K] extends number | null ? (K extends 'targetSparsity' | 'seed' ? never : K) : never;
+}[keyof UnitResult];
+
+interface Metric {
+  key: MetricKey;
+  csv: string;
+  /** Markdown header; absent = CSV only. */
+  label?: string;
+  digits: number;
+  /** Shown in markdown divided by this (FLOPs in millions). */
+  scale?: number;
+}
+
+const METRICS: readonly Metric[] = [
+  { key: 'testAccuracy', csv: 'test_accuracy', label: 'test acc', digits: 4 },
+  { key: 'testBalancedAccuracy', csv: 'balanced_accuracy', label: 'balanced acc', digits: 4 },
+  { key: 'testLoss', csv: 'test_loss', label: 'test loss', digits: 4 },
+  { key: 'sparsity', csv: 'sparsity', label: 'sparsity', digits: 4 },
+  { key: 'nonzeroParams', csv: 'nonzero_params', label: 'nonzero params', digits: 0 },
+  { key: 'params', csv: 'params', digits: 0 },
+  { key: 'flops', csv: 'flops', label: 'MFLOPs', digits: 3, scale: 1e6 },
+  { key: 'denseFlops', csv: 'dense_flops', label: 'dense MFLOPs', digits: 3, scale: 1e6 },
+  { key: 'compressionRatio', csv: 'compression_ratio', label: 'compression_ratio', digits: 2 },
+  { key: 'theoreticalSpeedup', csv: 'theoretical_speedup', label: 'theoretical_speedup', digits: 2 },
+  { key: 'msPerImage', csv: 'ms_per_image', label: 'ms/img (masked)', digits: 4 },
+  { key: 'compactMsPerImage', csv: 'compact_ms_per_image', label: 'ms/img (compact)', digits: 4 },
+  { key: 'compactParams', csv: 'compact_params', digits: 0 },
+  { key: 'compactFlops', csv: 'compact_flops', digits: 0 },
+  { key: 'trainSeconds', csv: 'train_seconds', digits: 1 },
+];
+
+export interface SummaryRow {
+  pruner: string;
+  targetSparsity: number;
+  seeds: number;
+  mean: Record<MetricKey, number | null>;
+  /** Sample standard deviation (n - 1), null with one seed. */
+  std: Record<MetricKey, number | null>;
+}
+
+function meanStd(values: number[]): { mean: number | null; std: number | null } {
+  if (!values.length) return { mean: null, std: null };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2) return { mean, std: null };
+  return { mean, std: Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) };
+}
+
+const groupKey = (pruner: string, sparsity: number) => `${pruner}@${sparsity}`;
+
+/** Results sorted in grid order (baseline first, pruners as given, sparsity ascending), then by seed. */
+export function sortResults(grid: SweepGrid, results: readonly UnitResult[]): UnitResult[] {
+  const order = new Map(enumerateUnits({ ...grid, seeds: [0] }).map((u, i) => [groupKey(u.pruner, u.sparsity), i]));
+  const rank = (r: UnitResult) => order.get(groupKey(r.pruner, r.targetSparsity)) ?? order.size;
+  return [...results].sort((a, b) => rank(a) - rank(b) || a.seed - b.seed);
+}
+
+/** One row per pruner x target sparsity, in grid order. */
+export function summarize(grid: SweepGrid, results: readonly UnitResult[]): SummaryRow[] {
+  const groups = new Map<string, UnitResult[]>();
+  for (const r of sortResults(grid, results)) {
+    const key = groupKey(r.pruner, r.targetSparsity);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(r);
+  }
+  return [...groups.values()].map((rows) => {
+    const mean = {} as SummaryRow['mean'];
+    const std = {} as SummaryRow['std'];
+    for (const { key } of METRICS) {
+      const stats = meanStd(rows.map((r) => r[key]).filter((v): v is number => v !== null));
+      mean[key] = stats.mean;
+      std[key] = stats.std;
+    }
+    return { pruner: rows[0].pruner, targetSparsity: rows[0].targetSparsity, seeds: rows.length, mean, std };
+  });
+}
+
+const csvCell = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+export function resultsCsv(grid: SweepGrid, results: readonly UnitResult[]): string {
+  const header = ['pruner', 'target_sparsity', 'seed', ...METRICS.map((m) => m.csv), 'compact_widths', 'unit'];
+  const rows = sortResults(grid, results).map((r) => [r.pruner, r.targetSparsity, r.seed, ...METRICS.map((m) => r[m.key]), r.compactWidths, r.unit].map(csvCell).join(','));
+  return `${header.join(',')}\n${rows.join('\n')}\n`;
+}
+
+export function summaryCsv(summary: readonly SummaryRow[]): string {
+  const header = ['pruner', 'target_sparsity', 'seeds', ...METRICS.flatMap((m) => [`${m.csv}_mean`, `${m.csv}_std`])];
+  const rows = summary.map((s) => [s.pruner, s.targetSparsity, s.seeds, ...METRICS.flatMap((m) => [s.mean[m.key], s.std[m.key]])].map(csvCell).join(','));
+  return `${header.join(',')}\n${rows.join('\n')}\n`;
+}
+
+export function summaryMarkdown(summary: readonly SummaryRow[]): string {
+  const shown = METRICS.filter((m) => m.label);
+  const cell = (s: SummaryRow, m: Metric): string => {
+    const mean = s.mean[m.key];
+    if (mean === null) return '–';
+    const std = s.std[m.key];
+    const f = (v: number) => (v / (m.scale ?? 1)).toFixed(m.digits);
+    return std === null ? f(mean) : `${f(mean)} ± ${f(std)}`;
+  };
+  const header = ['pruner', 'target', 'seeds', ...shown.map((m) => m.label!)];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < 1 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...summary.map((s) => `| ${[s.pruner, String(s.targetSparsity), String(s.seeds), ...shown.map((m) => cell(s, m))].join(' | ')} |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The summary as viz's sweep rows: x = measured sparsity (mean), y = test accuracy (mean); the baseline apart. */
+export function sweepRows(summary: readonly SummaryRow[]): { rows: SweepRow[]; baseline: number | undefined } {
+  const baseline = summary.find((s) => s.pruner === 'dense')?.mean.testAccuracy ?? undefined;
+  const rows = summary.filter((s) => s.pruner !== 'dense').map((s): SweepRow => ({
+    pruner: s.pruner,
+    sparsity: s.mean.sparsity ?? s.targetSparsity,
+    accuracy: s.mean.testAccuracy ?? Number.NaN,
+    target: s.targetSparsity,
+    seeds: s.seeds,
+    accuracy_std: s.std.testAccuracy,
+    balanced_accuracy: s.mean.testBalancedAccuracy,
+    test_loss: s.mean.testLoss,
+    nonzero_params: s.mean.nonzeroParams,
+    compression_ratio: s.mean.compressionRatio,
+    theoretical_speedup: s.mean.theoreticalSpeedup,
+    ms_per_image: s.mean.msPerImage,
+    compact_ms_per_image: s.mean.compactMsPerImage,
+  }));
+  return { rows, baseline: baseline ?? undefined };
+}
+
+export const SWEEP_OUTPUTS = ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', 'tradeoff.png', 'report.html'] as const;
+
+/** Writes every table, the figure and the report into `out`; returns the summary. */
+export function writeSweepOutputs(out: string, grid: SweepGrid, results: readonly UnitResult[], note?: string): SummaryRow[] {
+  const summary = summarize(grid, results);
+  const { rows, baseline } = sweepRows(summary);
+  const title = `Pruning sweep: ${grid.pruners.join(', ')} over ${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`;
+  writeFileAtomic(join(out, 'sweep.csv'), resultsCsv(grid, results));
+  writeFileAtomic(join(out, 'sweep-summary.csv'), summaryCsv(summary));
+  writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${summaryMarkdown(summary)}`);
+  writeFileAtomic(join(out, 'sweep.json'), `${JSON.stringify({ grid, summary, units: sortResults(grid, results) }, null, 2)}\n`);
+  writePng(join(out, 'tradeoff.png'), renderTradeoff(rows, { baseline, title: 'Test accuracy vs sparsity (mean over seeds)', yLabel: 'test accuracy' }));
+  const dense = summary.find((s) => s.pruner === 'dense');
+  writeReport(join(out, 'report.html'), {
+    title,
+    subtitle: note,
+    config: { ...grid },
+    final: dense ? { dense_test_accuracy: dense.mean.testAccuracy, dense_balanced_accuracy: dense.mean.testBalancedAccuracy, dense_ms_per_image: dense.mean.msPerImage, seeds: dense.seeds } : undefined,
+    sweep: rows,
+    sweepBaseline: baseline,
+    notes: [
+      'x = sparsity measured from the masks (mean over seeds); y = final test accuracy (mean). Structured rows prune that fraction of conv filters and of linear neurons.',
+      'compression_ratio = params / nonzero params; theoretical_speedup = dense FLOPs / effective FLOPs (ShrinkBench).',
+      'Per-seed values: sweep.csv; mean and standard deviation: sweep-summary.csv and sweep.md.',
+    ],
+  });
+  return summary;
+}

@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getDevice, runtime } from '@sparsenet/tensor';
+import { DEFAULT_TRAIN_CONFIG, parseTrainArgs, readCheckpoint, train, type TrainConfig } from '@sparsenet/sparsenet';
+
+const base = (out: string): TrainConfig => ({
+  ...DEFAULT_TRAIN_CONFIG,
+  model: 'sparsenet',
+  pruner: 'magnitude',
+  scope: 'global',
+  sparsity: 0.8,
+  schedule: 'iterative',
+  pruneStart: 1,
+  pruneEnd: 2,
+  pruneEvery: 1,
+  limit: 240,
+  epochs: 3,
+  batchSize: 32,
+  out,
+  report: false,
+});
+
+const tmp = (name: string) => join(mkdtempSync(join(tmpdir(), 'sparsenet-train-')), name);
+const quiet = { log: () => {} };
+
+describe('training runs', () => {
+  it('resumes a killed run and ends exactly where the uninterrupted run ends', async () => {
+    await getDevice();
+    // Fixed variants: both runs must use the same kernels, and tuning would dominate this small test.
+    runtime().runner.tuner.force({ matmul: 'register', conv2d: 'register' });
+    const whole = await train(base(tmp('whole')), quiet);
+
+    const out = tmp('killed');
+    const killed = new Error('killed after epoch 2');
+    await expect(
+      train(base(out), { ...quiet, afterEpoch: (r) => { if (r.epoch === 2) throw killed; } }),
+    ).rejects.toBe(killed);
+    expect(existsSync(join(out, 'final.safetensors'))).toBe(false);
+    await expect(train(base(out), quiet)).rejects.toThrow(/already holds a run.*--resume/);
+    const resumed = await train({ ...base(out), resume: true }, quiet);
+
+    expect(resumed.history.map((r) => r.trainLoss)).toEqual(whole.history.map((r) => r.trainLoss));
+    expect(resumed.final.testAccuracy).toBe(whole.final.testAccuracy);
+    expect(resumed.final.testLoss).toBe(whole.final.testLoss);
+    const a = readCheckpoint(join(whole.outDir, 'final.safetensors')).state;
+    const b = readCheckpoint(join(out, 'final.safetensors')).state;
+    for (const name of Object.keys(a)) expect(Array.from(b[name].data), name).toEqual(Array.from(a[name].data));
+  });
+
+  it('keeps masks through training and checkpoints: pruned weights are exactly zero, under PyTorch names', async () => {
+    const out = tmp('masks');
+    const { final } = await train(base(out), quiet);
+    const { state, metadata } = readCheckpoint(join(out, 'final.safetensors'));
+    let zeros = 0;
+    let total = 0;
+    for (const layer of ['conv1', 'conv2', 'fc1', 'fc2', 'fc3']) {
+      const w = state[`${layer}.weight`].data;
+      const m = state[`${layer}.weight_mask`].data;
+      expect(state[`${layer}.bias`]).toBeDefined();
+      for (let i = 0; i < w.length; i++) {
+        if (m[i] === 0) {
+          expect(w[i]).toBe(0);
+          zeros++;
+        }
+      }
+      total += w.length;
+    }
+    expect(zeros).toBe(Math.round(0.8 * total));
+    expect(final.sparsity).toBe(zeros / total);
+    expect(JSON.parse(metadata.config).pruner).toBe('magnitude');
+    const split = readFileSync(join(out, 'split.csv'), 'utf8').trim().split('\n');
+    expect(split[0]).toBe('image_id,split');
+    expect(split.length - 1).toBe(240);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.epochs).toHaveLength(3);
+    expect(metrics.epochs[0].sparsity).toBe(0);
+    expect(metrics.epochs[2].sparsity).toBe(zeros / total);
+    expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
+  });
+
+  it('parses the documented flags and refuses bad ones naming the flag', () => {
+    const { config } = parseTrainArgs(['--pruner', 'structured', '--sparsity', '0.5', '--epochs', '4', '--prune-start', '1', '--batch-size', '16']);
+    expect(config.model).toBe('sparsenet');
+    expect(config.batchSize).toBe(16);
+    expect(() => parseTrainArgs(['--sparsity', 'lots'])).toThrow(/--sparsity needs a number, got 'lots'/);
+    expect(() => parseTrainArgs(['--pruner', 'magic'])).toThrow(/--pruner must be one of none, magnitude, random, structured/);
+    expect(() => parseTrainArgs(['--model', 'lenet', '--pruner', 'random'])).toThrow(/needs --model sparsenet/);
+    expect(() => parseTrainArgs(['--frobnicate'])).toThrow(/frobnicate/);
+    expect(() => parseTrainArgs(['--pruner', 'magnitude', '--prune-start', '30'])).toThrow(/--prune-start 30 is not before the last epoch/);
+  });
+});

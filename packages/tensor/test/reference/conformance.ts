@@ -1,0 +1,122 @@
+/**
+ * Float64 expectations for the kernel conformance set (packages/tensor/src/conformance.ts), from the per-kernel
+ * references, and the judgement of a result against them with the kernel tolerance. Imported by the conformance
+ * test in Node and by the browser page (web/), so both judge with the same code.
+ */
+import type { Pool2dGeometry } from '@sparsenet/kernels-wgsl';
+import { CONFORMANCE_ADAM, type ConformanceArray, type ConformanceCase, type ConformanceResult } from '@sparsenet/tensor';
+import { conv2dBackwardRef, conv2dRef } from './conv.js';
+import { crossEntropyRef } from './cross-entropy.js';
+import { matmulRef } from './matmul.js';
+import { adamStepRef, sgdStepRef } from './optim.js';
+import { maxPool2dBackwardRef, maxPool2dRef, type PoolShape } from './pool.js';
+import { sumAxesRef } from './sum-axes.js';
+
+export type Expected = Record<string, ArrayLike<number>>;
+
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+const map = (a: ArrayLike<number>, f: (v: number, i: number) => number) => Float64Array.from(a, f);
+
+/** What each of the case's outputs should hold. */
+export function conformanceExpected(c: ConformanceCase): Expected {
+  const s = c.spec;
+  const x = c.inputs;
+  switch (s.kernel) {
+    case 'matmul':
+      return { c: matmulRef(x.a, x.b, s.m, s.n, s.k, { transA: s.transA, transB: s.transB, bias: x.bias, relu: s.relu, maskB: x.maskB, maskOut: x.maskOut, accumulateInto: x.c }) };
+    case 'conv2d_forward':
+      return { out: conv2dRef(s.shape, { x: x.x, weight: x.weight, bias: x.bias, relu: s.relu }) };
+    case 'conv2d_backward_input': {
+      const size = s.shape.n * s.shape.c * s.shape.h * s.shape.w;
+      return { dx: conv2dBackwardRef(s.shape, { x: new Float64Array(size), weight: x.weight }, x.dy).dx };
+    }
+    case 'conv2d_backward_weight': {
+      const weights = s.shape.o * s.shape.c * s.shape.kh * s.shape.kw;
+      return { dw: conv2dBackwardRef(s.shape, { x: x.x, weight: new Float64Array(weights), mask: x.mask }, x.dy).dw };
+    }
+    case 'maxpool2d_forward': {
+      const { y, argmax } = maxPool2dRef(x.x, poolShape(s.geometry));
+      return s.argmax ? { y, argmax } : { y };
+    }
+    case 'maxpool2d_backward':
+      return { dx: maxPool2dBackwardRef(x.dy, x.argmax as Int32Array, poolShape(s.geometry)) };
+    case 'relu':
+      return { out: map(x.x, (v) => Math.max(v, 0)) };
+    case 'relu_backward':
+      return { dx: map(x.dy, (v, i) => (x.y[i] > 0 ? v : 0)) };
+    case 'transpose':
+      return { out: Float64Array.from({ length: s.n }, (_, i) => x.x[(i % s.rows) * s.cols + Math.floor(i / s.rows)]) };
+    case 'scale':
+      return { out: map(x.x, (v) => -0.75 * v) };
+    case 'fill':
+      return { out: new Float64Array(s.n).fill(s.value) };
+    case 'binary':
+      return { out: map(x.a, (a, i) => (s.op === 'add' ? s.alpha * a + s.beta * x.b[i % s.bn] : s.alpha * a * s.beta * x.b[i % s.bn])) };
+    case 'softmax_cross_entropy': {
+      const { loss, grad } = crossEntropyRef(x.logits, x.labels, s.rows, s.classes);
+      return s.grad ? { loss: [loss], grad } : { loss: [loss] };
+    }
+    case 'count_correct': {
+      let hits = 0;
+      for (let r = 0; r < s.rows; r++) {
+        let best = 0;
+        for (let j = 1; j < s.classes; j++) if (x.logits[r * s.classes + j] > x.logits[r * s.classes + best]) best = j;
+        if (best === x.labels[r]) hits++;
+      }
+      return { counter: [x.counter[0] + hits] };
+    }
+    case 'sum_axes': {
+      const sums = sumAxesRef(x.x, s.outer, s.channels, s.inner);
+      return { out: s.accumulate ? map(sums, (v, i) => v + x.out[i]) : sums };
+    }
+    case 'adam': {
+      const [p, m, v] = [f64(x.param), f64(x.m), f64(x.v)];
+      adamStepRef(p, x.grad, m, v, s.step, { lr: s.lr, betas: [CONFORMANCE_ADAM.beta1, CONFORMANCE_ADAM.beta2], eps: CONFORMANCE_ADAM.eps, weightDecay: s.weightDecay }, x.mask);
+      return { param: p, m, v };
+    }
+    case 'sgd': {
+      const p = f64(x.param);
+      const buffer = sgdStepRef(p, x.grad, x.momentumBuffer ? f64(x.momentumBuffer) : null, { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay }, x.mask);
+      return buffer ? { param: p, momentumBuffer: buffer } : { param: p };
+    }
+  }
+}
+
+function poolShape(g: Pool2dGeometry): PoolShape {
+  return { n: g.planes, c: 1, h: g.height, w: g.width, kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW };
+}
+
+export interface ConformanceVerdict {
+  name: string;
+  passed: boolean;
+  /** Per output: max |got - expected|, and the bound 1e-4 * max |expected| + 1e-6 it must not exceed. */
+  outputs: { name: string; error: number; bound: number }[];
+  /** Why it failed, for people. */
+  detail: string;
+}
+
+/** The kernel bar (as the tests' expectClose): max |got - expected| <= 1e-4 * max |expected| + 1e-6, per output. */
+export function judgeConformance(c: ConformanceCase, result: ConformanceResult): ConformanceVerdict {
+  if (result.status === 'unsupported') return { name: c.name, passed: true, outputs: [], detail: 'not supported on this device' };
+  const expected = conformanceExpected(c);
+  const outputs: ConformanceVerdict['outputs'] = [];
+  const problems: string[] = [];
+  for (const [name, want] of Object.entries(expected)) {
+    const got: ConformanceArray | undefined = result.outputs[name];
+    if (!got || got.length !== want.length) {
+      problems.push(`${name}: ${got ? got.length : 'no'} values, expected ${want.length}`);
+      continue;
+    }
+    let maxRef = 0;
+    let error = 0;
+    for (let i = 0; i < want.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(want[i]));
+      const e = Math.abs(got[i] - want[i]);
+      if (!(e <= error)) error = e;
+    }
+    const bound = 1e-4 * maxRef + 1e-6;
+    outputs.push({ name, error, bound });
+    if (!(error <= bound)) problems.push(`${name}: max error ${error} > ${bound}`);
+  }
+  return { name: c.name, passed: problems.length === 0, outputs, detail: problems.join('; ') };
+}
