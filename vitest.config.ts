@@ -13,7 +13,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'data/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'web/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     // One CPU Vulkan driver on two cores: files run one at a time, each in its own process with one device.
     pool: 'forks',
     fileParallelism: false,

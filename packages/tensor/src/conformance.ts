@@ -52,9 +52,18 @@ export interface MaxPoolCase {
 }
 
 export interface ElementwiseCase {
-  kernel: 'relu' | 'relu_backward' | 'transpose' | 'scale';
-  /** Elements (transpose: rows * cols). */
+  kernel: 'relu' | 'relu_backward';
   n: number;
+}
+
+export interface ScaleCase {
+  kernel: 'scale';
+  n: number;
+  alpha: number;
+}
+
+export interface TransposeCase {
+  kernel: 'transpose';
   rows: number;
   cols: number;
 }
@@ -95,6 +104,7 @@ export interface SumAxesCase {
 export interface OptimizerCase {
   kernel: 'adam' | 'sgd';
   n: number;
+  /** Adam only: the step count its bias corrections use. */
   step: number;
   lr: number;
   weightDecay: number;
@@ -104,7 +114,7 @@ export interface OptimizerCase {
 }
 
 export type ConformanceSpec =
-  | MatmulCase | Conv2dForwardCase | Conv2dBackwardCase | MaxPoolCase | ElementwiseCase | FillCase | BinaryCase
+  | MatmulCase | Conv2dForwardCase | Conv2dBackwardCase | MaxPoolCase | ElementwiseCase | ScaleCase | TransposeCase | FillCase | BinaryCase
   | ClassifierCase | SumAxesCase | OptimizerCase;
 
 export interface ConformanceCase {
@@ -199,10 +209,10 @@ function specs(): { name: string; spec: ConformanceSpec }[] {
     add(`maxpool2d_backward ${name} ${g}`, { kernel: 'maxpool2d_backward', geometry, argmax: true });
   }
   add('maxpool2d_forward disjoint no argmax', { kernel: 'maxpool2d_forward', geometry: POOLS.disjoint, argmax: false });
-  add('relu 1000', { kernel: 'relu', n: 1000, rows: 1, cols: 1000 });
-  add('relu_backward 1000', { kernel: 'relu_backward', n: 1000, rows: 1, cols: 1000 });
-  add('transpose 13x37', { kernel: 'transpose', n: 13 * 37, rows: 13, cols: 37 });
-  add('scale 777', { kernel: 'scale', n: 777, rows: 1, cols: 777 });
+  add('relu 1000', { kernel: 'relu', n: 1000 });
+  add('relu_backward 1000', { kernel: 'relu_backward', n: 1000 });
+  add('transpose 13x37', { kernel: 'transpose', rows: 13, cols: 37 });
+  add('scale 777', { kernel: 'scale', n: 777, alpha: -0.75 });
   add('fill f32 1001', { kernel: 'fill', n: 1001, value: -2.5, dtype: 'f32' });
   add('fill i32 1001', { kernel: 'fill', n: 1001, value: -7, dtype: 'i32' });
   add('binary add 1000', { kernel: 'binary', op: 'add', n: 1000, bn: 1000, alpha: 0.5, beta: -2, inPlace: false });
@@ -217,8 +227,8 @@ function specs(): { name: string; spec: ConformanceSpec }[] {
   add('adam 1000', { kernel: 'adam', n: 1000, step: 3, lr: 1e-2, weightDecay: 0.01, momentum: 0, mask: false });
   add('adam mask 1000', { kernel: 'adam', n: 1000, step: 1, lr: 1e-3, weightDecay: 0, momentum: 0, mask: true });
   add('sgd 1000', { kernel: 'sgd', n: 1000, step: 1, lr: 0.1, weightDecay: 0.01, momentum: 0, mask: false });
-  add('sgd momentum 1000', { kernel: 'sgd', n: 1000, step: 2, lr: 0.1, weightDecay: 0, momentum: 0.9, mask: false });
-  add('sgd momentum mask 1000', { kernel: 'sgd', n: 1000, step: 2, lr: 0.05, weightDecay: 0.01, momentum: 0.9, mask: true });
+  add('sgd momentum 1000', { kernel: 'sgd', n: 1000, step: 1, lr: 0.1, weightDecay: 0, momentum: 0.9, mask: false });
+  add('sgd momentum mask 1000', { kernel: 'sgd', n: 1000, step: 1, lr: 0.05, weightDecay: 0.01, momentum: 0.9, mask: true });
   return out;
 }
 
@@ -299,9 +309,11 @@ function makeInputs(name: string, spec: ConformanceSpec): Record<string, Conform
       break;
     }
     case 'relu':
-    case 'transpose':
     case 'scale':
       i.uniform('x', spec.n);
+      break;
+    case 'transpose':
+      i.uniform('x', spec.rows * spec.cols);
       break;
     case 'relu_backward':
       i.uniform('y', spec.n);
@@ -432,12 +444,12 @@ export async function runConformanceCase(c: ConformanceCase): Promise<Conformanc
         k.reluBackward(runner, input('y'), input('dy'), read.dx.buffer, s.n);
         break;
       case 'transpose':
-        read.out = output(s.n);
+        read.out = output(s.rows * s.cols);
         k.transpose(runner, input('x'), read.out.buffer, s.rows, s.cols);
         break;
       case 'scale':
         read.out = output(s.n);
-        k.scale(runner, input('x'), read.out.buffer, s.n, -0.75);
+        k.scale(runner, input('x'), read.out.buffer, s.n, s.alpha);
         break;
       case 'fill':
         read.out = output(s.n, s.dtype);

@@ -79,7 +79,8 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
     if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
   }
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const { existsSync } = await import('node:fs');
+  const fsModule = 'node:fs';
+  const { existsSync } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs');
 
   const tryIcd = async (icd: string | undefined): Promise<GPUAdapter | null> => {
     if (icd !== undefined) process.env.VK_ICD_FILENAMES = icd;

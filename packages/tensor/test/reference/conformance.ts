@@ -45,9 +45,9 @@ export function conformanceExpected(c: ConformanceCase): Expected {
     case 'relu_backward':
       return { dx: map(x.dy, (v, i) => (x.y[i] > 0 ? v : 0)) };
     case 'transpose':
-      return { out: Float64Array.from({ length: s.n }, (_, i) => x.x[(i % s.rows) * s.cols + Math.floor(i / s.rows)]) };
+      return { out: Float64Array.from({ length: s.rows * s.cols }, (_, i) => x.x[(i % s.rows) * s.cols + Math.floor(i / s.rows)]) };
     case 'scale':
-      return { out: map(x.x, (v) => -0.75 * v) };
+      return { out: map(x.x, (v) => s.alpha * v) };
     case 'fill':
       return { out: new Float64Array(s.n).fill(s.value) };
     case 'binary':
