@@ -1,6 +1,6 @@
 /** Test helpers: seeded random data, the kernel tolerance, and the device every test file opens once. */
 import { beforeAll, expect } from 'vitest';
-import { getDevice, getDeviceInfo } from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo, Random } from '@sparsenet/tensor';
 
 /** Opens the device for a test file; fails (never skips) when there is none. In CI the adapter is forced. */
 export function useDevice(): void {
@@ -13,16 +13,10 @@ export function useDevice(): void {
   });
 }
 
-/** mulberry32: small, seeded, good enough for test data. */
+/** Seeded uniforms in [0, 1) from the library's own generator. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** n uniform values in [-1, 1) from a seed. */

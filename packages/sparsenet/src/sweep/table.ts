@@ -7,9 +7,10 @@
 import { join } from 'node:path';
 import { renderTradeoff, writeFileAtomic, writePng, writeReport, type SweepRow } from '@sparsenet/viz';
 import { enumerateUnits, type SweepGrid } from './grid.js';
+import type { ModelCounts } from './measure.js';
 
-/** One unit's row: what it is, its test metrics (final model) and its measurements. */
-export interface UnitResult {
+/** One unit's row: what it is, its test metrics (final model), its counts and its measurements. */
+export interface UnitResult extends ModelCounts {
   unit: string;
   pruner: string;
   targetSparsity: number;
@@ -17,14 +18,6 @@ export interface UnitResult {
   testAccuracy: number;
   testBalancedAccuracy: number;
   testLoss: number;
-  /** Measured from the masks: zero effective weights / weights. */
-  sparsity: number;
-  params: number;
-  nonzeroParams: number;
-  flops: number;
-  denseFlops: number;
-  compressionRatio: number;
-  theoreticalSpeedup: number;
   /** Inference of the model as trained (masked SparseNet; the baseline's dense LeNet). */
   msPerImage: number;
   /** Structured rows: the compacted dense model. */

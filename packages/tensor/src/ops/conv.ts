@@ -1,6 +1,7 @@
 /** conv2d as PyTorch's F.conv2d (NCHW, weight [out, in, kh, kw], zero padding), with a weight mask and a fused ReLU. */
 import * as k from '@sparsenet/kernels-wgsl';
 import { record } from '../autograd.js';
+import { reluGate } from './elementwise.js';
 import { runtime } from '../runtime.js';
 import { empty, type Tensor } from '../tensor.js';
 import type { Size2d } from './pool.js';
@@ -40,11 +41,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   k.conv2dForward(runner, x.buffer, w.buffer, out.buffer, shape, { bias: bias?.buffer, relu });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   record(out, inputs, (g) => {
-    let dy = g;
-    if (relu) {
-      dy = empty(out.shape, 'f32', `${origin} relu backward`);
-      k.reluBackward(runner, out.buffer, g.buffer, dy.buffer, out.size);
-    }
+    const dy = relu ? reluGate(out, g, origin) : g;
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape, 'f32', `${origin} input gradient`);

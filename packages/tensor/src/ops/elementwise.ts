@@ -41,11 +41,13 @@ export function scale(x: Tensor, alpha: number): Tensor {
 export function relu(x: Tensor): Tensor {
   if (x.dtype !== 'f32') throw new Error(`relu: needs an f32 tensor, got ${x.dtype} [${x.shape}]`);
   const out = empty(x.shape, 'f32', `relu([${x.shape}])`);
-  const { runner } = runtime();
-  k.relu(runner, x.buffer, out.buffer, x.size);
-  return record(out, [x], (g) => {
-    const dx = empty(x.shape, 'f32', `relu backward([${x.shape}])`);
-    k.reluBackward(runner, out.buffer, g.buffer, dx.buffer, x.size);
-    return [dx];
-  });
+  k.relu(runtime().runner, x.buffer, out.buffer, x.size);
+  return record(out, [x], (g) => [reluGate(out, g, `relu([${x.shape}])`)]);
+}
+
+/** The gradient through a ReLU from its output y: g where y > 0, else 0 (a new tensor). Fused ops use it too. */
+export function reluGate(y: Tensor, g: Tensor, origin: string): Tensor {
+  const dx = empty(y.shape, 'f32', `${origin} relu backward`);
+  k.reluBackward(runtime().runner, y.buffer, g.buffer, dx.buffer, y.size);
+  return dx;
 }

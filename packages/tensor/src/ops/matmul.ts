@@ -1,6 +1,7 @@
 /** matmul (2-D) and linear as PyTorch's F.linear (weight [out, in]), with a weight mask and a fused ReLU. */
 import * as k from '@sparsenet/kernels-wgsl';
 import { record } from '../autograd.js';
+import { reluGate } from './elementwise.js';
 import { runtime } from '../runtime.js';
 import { empty, type Tensor } from '../tensor.js';
 
@@ -71,11 +72,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   k.matmul(runner, x.buffer, weight.buffer, out.buffer, batch, outFeatures, inFeatures, { transB: true, maskB: mask?.buffer, bias: bias?.buffer, relu });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, inputs, (g) => {
-    let dy = g;
-    if (relu) {
-      dy = empty(out.shape, 'f32', `${origin} relu backward`);
-      k.reluBackward(runner, out.buffer, g.buffer, dy.buffer, out.size);
-    }
+    const dy = relu ? reluGate(out, g, origin) : g;
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       // dx [batch, in] = dy [batch, out] @ (W * M) [out, in].
