@@ -5,7 +5,7 @@
  * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
  */
 import { conv2d, flatten, linear, maxPool2d, nn, tensor, type Tensor } from '@sparsenet/tensor';
-import type { PrunableLayer } from './prune/index.js';
+import { flops, formatSparsity, sparsityReport, type FlopCount, type PrunableLayer, type SparsityReport } from './prune/index.js';
 
 export const INPUT_SIZE = 64;
 export const NUM_CLASSES = 7;
@@ -110,4 +110,28 @@ export class LeNet extends nn.Module {
 /** SparseNet: LeNet built from masked layers. */
 export function sparseNet(options: Omit<LeNetOptions, 'sparse'> = {}): LeNet {
   return new LeNet({ ...options, sparse: true });
+}
+
+export interface SparsityInterpretation {
+  report: SparsityReport;
+  flops: FlopCount;
+  /** The seed's lines per layer and for the total, then dense and effective FLOPs per image. */
+  text: string;
+}
+
+/**
+ * The seed's interpret_sparsity, for a model on the GPU: per layer its sparsity and zero count (weights read
+ * back once), the model's totals, ShrinkBench's compression ratio, and FLOPs per image dense and effective.
+ */
+export async function interpretSparsity(model: LeNet): Promise<SparsityInterpretation> {
+  const layers = await model.prunableLayers();
+  const report = sparsityReport(layers);
+  const count = flops(layers, [INPUT_SIZE, INPUT_SIZE]);
+  const mflops = (f: number) => (f / 1e6).toFixed(2);
+  const text = [
+    formatSparsity(report, { withTotal: true }),
+    `parameters: ${report.params.nonzero} nonzero of ${report.params.total} (compression ratio ${report.compressionRatio.toFixed(2)})`,
+    `FLOPs per image: ${mflops(count.dense)} M dense, ${mflops(count.effective)} M effective (theoretical speedup ${count.theoreticalSpeedup.toFixed(2)})`,
+  ].join('\n');
+  return { report, flops: count, text };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getDevice, runtime } from '@sparsenet/tensor';
-import { DEFAULT_TRAIN_CONFIG, parseTrainArgs, readCheckpoint, train, type TrainConfig } from '@sparsenet/sparsenet';
+import { DEFAULT_TRAIN_CONFIG, interpretSparsity, LeNet, parseTrainArgs, readCheckpoint, train, type TrainConfig } from '@sparsenet/sparsenet';
 
 const base = (out: string): TrainConfig => ({
   ...DEFAULT_TRAIN_CONFIG,
@@ -89,5 +89,24 @@ describe('training runs', () => {
     expect(() => parseTrainArgs(['--model', 'lenet', '--pruner', 'random'])).toThrow(/needs --model sparsenet/);
     expect(() => parseTrainArgs(['--frobnicate'])).toThrow(/frobnicate/);
     expect(() => parseTrainArgs(['--pruner', 'magnitude', '--prune-start', '30'])).toThrow(/--prune-start 30 is not before the last epoch/);
+  });
+});
+
+describe('interpretSparsity', () => {
+  it("prints the seed's lines, the totals and FLOPs dense and effective", async () => {
+    await getDevice();
+    const model = new LeNet({ sparse: true, seed: 3 });
+    const conv1 = model.conv1.weightMask!;
+    const half = new Float32Array(450).map((_, i) => (i % 2 ? 1 : 0));
+    model.loadStateDict({ 'conv1.weight_mask': { dtype: 'f32', shape: [6, 3, 5, 5], data: half } }, { strict: false });
+    expect(conv1.disposed).toBe(false);
+    const { text, flops, report } = await interpretSparsity(model);
+    expect(text.split('\n')[0]).toBe('conv1 (sparsity = 0.50): 225 weights are zero out of 450');
+    expect(text).toContain('total (sparsity = 0.00): 225 weights are zero out of 337998');
+    expect(flops.dense).toBe(7155096);
+    expect(flops.effective).toBe(7155096 - 225 * 2 * 60 * 60);
+    expect(report.params.total).toBe(338231);
+    expect(text).toMatch(/FLOPs per image: 7\.16 M dense, 5\.54 M effective/);
+    model.dispose();
   });
 });
