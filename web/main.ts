@@ -8,7 +8,8 @@
 import { getDevice, getDeviceInfo, noGrad, parseVariants, runtime, scoped, tensor } from '@sparsenet/tensor';
 import { INPUT_SIZE, LAYER_NAMES, NUM_CLASSES } from '../packages/sparsenet/src/model.js';
 import type { MaskSummary, PageApi, PageState, Prediction } from './page/api.js';
-import { loadCheckpoint, softmax, type LoadedCheckpoint } from './page/checkpoint.js';
+import { loadCheckpoint, type LoadedCheckpoint } from './page/checkpoint.js';
+import { softmax } from '../packages/sparsenet/src/train/metrics.js';
 import { runConformancePanel } from './page/conformance.js';
 import { cellCenter, drawHeatmap, type HeatmapPlan } from './page/heatmap.js';
 import { decodeImage, imageUrl, normalisedBatch } from './page/images.js';

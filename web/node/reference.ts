@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { getDevice, getDeviceInfo, runConformance } from '@sparsenet/tensor';
 import { DEFAULT_NORMALIZATION, DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
 import { loadCheckpointModel } from '../../packages/sparsenet/src/report/checkpoint-model.js';
-import { loadImages, softmax } from '../../packages/sparsenet/src/report/predict.js';
+import { loadImages } from '../../packages/sparsenet/src/report/predict.js';
+import { softmax } from '../../packages/sparsenet/src/train/metrics.js';
 import { writeRunReport } from '../../packages/sparsenet/src/report/run-report.js';
 import { INPUT_SIZE, NUM_CLASSES } from '../../packages/sparsenet/src/model.js';
 

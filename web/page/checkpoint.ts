@@ -43,10 +43,3 @@ export function loadCheckpoint(bytes: Uint8Array, source: string): LoadedCheckpo
   return { model, state, metadata: decoded.metadata, sparse, widths };
 }
 
-/** Numerically stable softmax in float64 (as the predict command takes it on the host). */
-export function softmax(logits: ArrayLike<number>): number[] {
-  const max = Math.max(...Array.from(logits));
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
-}

@@ -6,9 +6,8 @@
  * weights coloured by viridis of the fraction kept (all pruned: PRUNED_RGB), as viz downsamples.
  */
 import type { RGB } from '../../packages/viz/src/canvas.js';
-import { PRUNED_RGB, viridis } from '../../packages/viz/src/colormap.js';
+import { KEPT_RGB, PRUNED_RGB, viridis } from '../../packages/viz/src/colormap.js';
 
-export const KEPT_RGB: RGB = viridis(1);
 
 const MAX_WIDTH = 640;
 const MAX_HEIGHT = 360;

@@ -89,3 +89,6 @@ export function luminance(c: RGB): number {
 export function textColorOn(background: RGB): RGB {
   return luminance(background) > 0.5 ? [20, 20, 20] : [255, 255, 255];
 }
+
+/** A kept weight in mask heatmaps: the top of viridis. */
+export const KEPT_RGB: RGB = viridis(1);

@@ -1,12 +1,11 @@
 /** Sparsity heatmap of one layer's 0/1 mask: which weights pruning removed. */
 import { frameLayout, niceTicks, placePlot, drawColorbar, PlotFrame, type FrameOptions, type LegendEntry } from './axes.js';
 import { Canvas, type RGB } from './canvas.js';
-import { PRUNED_RGB, viridis } from './colormap.js';
+import { KEPT_RGB, PRUNED_RGB, viridis } from './colormap.js';
 import { fitTiling, tileCellRect, tilingSize, type Tiling } from './tiling.js';
 import { formatPercent, shapeText } from './format.js';
 
 /** Colour of a kept weight at full resolution: viridis at 1 (every weight of the cell kept). */
-export const KEPT_RGB: RGB = viridis(1);
 
 export interface MaskHeatmapOptions {
   /** Layer name, used in the title. */

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '@sparsenet/viz';
 import { CHANNELS, CLASSES, DEFAULT_NORMALIZATION, ImageDataset, loadImageInto } from '../data/index.js';
 import { INPUT_SIZE, NUM_CLASSES } from '../model.js';
 import { predictLogits } from '../train/evaluate.js';
+import { softmax } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
 import { loadCheckpointModel } from './checkpoint-model.js';
 
@@ -18,14 +19,6 @@ export interface ImagePrediction {
   probabilities: number[];
   /** Classes from most to least probable. */
   ranked: { className: string; probability: number }[];
-}
-
-/** Numerically stable softmax in float64. */
-export function softmax(logits: ArrayLike<number>): number[] {
-  const max = Math.max(...Array.from(logits));
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
 }
 
 /** The files as a dataset of INPUT_SIZE x INPUT_SIZE images; throws naming a file that is missing or not a readable JPEG. */

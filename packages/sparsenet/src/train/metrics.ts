@@ -50,3 +50,11 @@ export function classificationMetrics(logits: Float32Array, labels: Int32Array, 
     confusion,
   };
 }
+
+/** Numerically stable softmax in float64 (class probabilities from one row of logits). */
+export function softmax(logits: ArrayLike<number>): number[] {
+  const max = Math.max(...Array.from(logits));
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
