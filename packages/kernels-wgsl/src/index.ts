@@ -23,3 +23,5 @@ export * from './conv2d-backward-weight.js';
 export * from './matmul.js';
 export * from './matmul-register.js';
 export * from './matmul-tiled.js';
+export * from './matmul-csr.js';
+export * from './conv2d-csr.js';

@@ -18,3 +18,5 @@ export * from './ops/conv.js';
 export * from './ops/running.js';
 export * from './ops/matmul.js';
 export * from './conformance.js';
+export * from './ops/sparse-linear.js';
+export * from './ops/sparse-conv.js';
