@@ -14,19 +14,13 @@ import { empty, tensor, type Tensor } from './tensor.js';
 
 export type ConformanceArray = Float32Array | Int32Array;
 
-export interface MatmulCase {
+/** A matmul with every option of the kernel's specialisation (alignment follows from m, n, k). */
+export interface MatmulCase extends Omit<k.MatmulSpec, 'k4' | 'm4' | 'n4'> {
   kernel: 'matmul';
   variant: k.MatmulVariant;
   m: number;
   n: number;
   k: number;
-  transA: boolean;
-  transB: boolean;
-  bias: boolean;
-  relu: boolean;
-  maskB: boolean;
-  maskOut: boolean;
-  accumulate: boolean;
 }
 
 export interface Conv2dForwardCase {
