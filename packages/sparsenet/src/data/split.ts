@@ -2,7 +2,8 @@
  * Train/val/test split grouped by lesion_id (no lesion on two sides) and stratified by dx, from a seed; and its
  * split.csv form (`image_id,split`).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@sparsenet/viz';
 import { Random } from '@sparsenet/tensor';
 import { columnIndices, csvField, parseCsv } from './csv.js';
 import { CLASSES, type MetadataRow } from './metadata.js';
@@ -105,9 +106,7 @@ export function lesionsOnSeveralSides(rows: readonly { lesionId: string; imageId
 export function writeSplitCsv(file: string, assignment: SplitAssignment): void {
   const lines = ['image_id,split'];
   for (const [id, name] of assignment) lines.push(`${csvField(id)},${name}`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, lines.join('\n') + '\n');
-  renameSync(tmp, file);
+  writeFileAtomic(file, lines.join('\n') + '\n');
 }
 
 /** Reads split.csv; throws naming the file and line for a missing column, an unknown part or a repeated image_id. */

@@ -54,7 +54,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   if (!config.resume && existsSync(lastPath)) {
     throw new Error(`train: ${outDir} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }
-  if (config.resume) config = resumedConfig(outDir, config);
+  if (config.resume) config = resumedConfig(outDir, config, log);
   else writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
   const data = loadHam10000Splits({ dir: config.data ?? undefined, limit: config.limit ?? undefined, split: { seed: config.seed }, onWarning: log });
@@ -215,11 +215,16 @@ function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof spar
   };
 }
 
-/** On --resume the saved config rules; flags that would change the run are refused rather than ignored. */
-function resumedConfig(outDir: string, given: TrainConfig): TrainConfig {
+/**
+ * On --resume the saved config rules (the command line of a resume usually carries only --resume and --out);
+ * settings given now that differ from the saved ones are named in the log as ignored, not silently dropped.
+ */
+function resumedConfig(outDir: string, given: TrainConfig, log: (line: string) => void): TrainConfig {
   const path = join(outDir, 'config.json');
   if (!existsSync(path)) throw new Error(`train --resume: ${path} is missing; nothing to resume in ${outDir}`);
   const saved = JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
+  const ignored = (Object.keys(saved) as (keyof TrainConfig)[]).filter((key) => key !== 'resume' && key !== 'out' && given[key] !== saved[key]);
+  if (ignored.length) log(`resume: keeping the run's own settings; ignoring ${ignored.map((key) => `${key}=${given[key]} (run: ${saved[key]})`).join(', ')}`);
   return { ...saved, resume: true, out: given.out };
 }
 
