@@ -23,7 +23,7 @@ describe('grid', () => {
     expect(seed1.slice(0, 3)).toEqual(['seed1/dense', 'seed1/magnitude-0', 'seed1/magnitude-0.5']);
     expect(seed1.slice(-4)).toEqual(['seed1/structured-0', 'seed1/structured-0.25', 'seed1/structured-0.5', 'seed1/structured-0.75']);
     expect(units.filter((u) => u.pruner === 'random').map((u) => u.sparsity).slice(0, 7)).toEqual([0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]);
-    expect(units.map((u) => u.cost).filter((c) => c === 20)).toHaveLength(3);
+    expect(units.map((u) => u.cost).filter((c) => c === 30)).toHaveLength(3);
     const override = enumerateUnits({ ...FULL_GRID, seeds: [4], pruners: ['structured', 'random'], sparsities: [0.9, 0.3] });
     expect(override.map((u) => u.id)).toEqual(['seed4/dense', 'seed4/structured-0.3', 'seed4/structured-0.9', 'seed4/random-0.3', 'seed4/random-0.9']);
   });
@@ -67,7 +67,9 @@ describe('grid', () => {
 describe('flags', () => {
   it('parses lists, the shard and the merge folders', () => {
     const { config } = parseSweepArgs(['--seeds', '3,1', '--pruners', 'random', '--sparsities', '0.5,0.9', '--shard', '2/4', '--finetune-epochs', '2', '--scope', 'layer']);
-    expect(config).toMatchObject({ seeds: [3, 1], pruners: ['random'], sparsities: [0.5, 0.9], shard: { index: 2, count: 4 }, finetuneEpochs: 2, scope: 'layer', epochs: 20 });
+    expect(config).toMatchObject({ seeds: [3, 1], pruners: ['random'], sparsities: [0.5, 0.9], shard: { index: 2, count: 4 }, finetuneEpochs: 2, scope: 'layer', epochs: 30, lrSchedule: 'cosine' });
+    expect(parseSweepArgs(['--lr-schedule', 'constant']).config.lrSchedule).toBe('constant');
+    expect(() => parseSweepArgs(['--lr-schedule', 'step'])).toThrow(/--lr-schedule must be constant or cosine, got 'step'/);
     expect(parseSweepArgs([]).config).toEqual(DEFAULT_SWEEP_CONFIG);
     expect(parseSweepArgs(['--merge', 'a', 'b', '--out', 'm']).config).toMatchObject({ merge: ['a', 'b'], out: 'm' });
     expect(parseSweepArgs(['--help']).help).toBe(true);

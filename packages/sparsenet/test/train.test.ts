@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getDevice, runtime } from '@sparsenet/tensor';
+import { getDevice, optim, runtime } from '@sparsenet/tensor';
 import { DEFAULT_TRAIN_CONFIG, interpretSparsity, LeNet, parseTrainArgs, readCheckpoint, train, type TrainConfig } from '@sparsenet/sparsenet';
 
 const base = (out: string): TrainConfig => ({
@@ -42,6 +42,10 @@ describe('training runs', () => {
     const resumed = await train({ ...base(out), resume: true }, quiet);
 
     expect(resumed.history.map((r) => r.trainLoss)).toEqual(whole.history.map((r) => r.trainLoss));
+    // The default cosine schedule: each epoch's last step runs at PyTorch's CosineAnnealingLR rate for that step.
+    const totalSteps = 3 * whole.history[0].step;
+    expect(whole.history.map((r) => r.lr)).toEqual(whole.history.map((r) => optim.cosineAnnealingLr(1e-3, r.step - 1, totalSteps)));
+    expect(resumed.history.map((r) => r.lr)).toEqual(whole.history.map((r) => r.lr));
     expect(resumed.final.testAccuracy).toBe(whole.final.testAccuracy);
     expect(resumed.final.testLoss).toBe(whole.final.testLoss);
     const a = readCheckpoint(join(whole.outDir, 'final.safetensors')).state;

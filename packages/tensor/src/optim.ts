@@ -224,3 +224,15 @@ export class SGD extends Optimizer {
     k.sgd(runtime().runner, scalars, slot, param.buffer, grad.buffer, state[0]?.buffer ?? null, mask?.buffer ?? null, param.size);
   }
 }
+
+/**
+ * torch.optim.lr_scheduler.CosineAnnealingLR's closed form: the learning rate after `step` of `totalSteps`
+ * scheduler steps, from `baseLr` down to `minLr` along half a cosine. Past totalSteps it stays at minLr (PyTorch
+ * would climb back up; no run here goes past its end).
+ */
+export function cosineAnnealingLr(baseLr: number, step: number, totalSteps: number, minLr = 0): number {
+  if (!(totalSteps >= 1) || !Number.isInteger(totalSteps)) throw new Error(`cosineAnnealingLr: totalSteps must be a positive integer, got ${totalSteps}`);
+  if (!(step >= 0) || !Number.isInteger(step)) throw new Error(`cosineAnnealingLr: step must be a non-negative integer, got ${step}`);
+  const t = Math.min(step, totalSteps);
+  return minLr + ((baseLr - minLr) * (1 + Math.cos((Math.PI * t) / totalSteps))) / 2;
+}

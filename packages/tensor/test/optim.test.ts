@@ -244,3 +244,17 @@ describe('SGD', () => {
     expectClose(await param.toArray(), p, 'param');
   });
 });
+
+describe('cosineAnnealingLr', () => {
+  it("equals torch.optim.lr_scheduler.CosineAnnealingLR's learning rates step by step", () => {
+    // torch 2.x: Adam(lr=1e-3), CosineAnnealingLR(T_max=7, eta_min=1e-5); lr read before each of 8 steps.
+    const torchLrs = [0.001, 0.0009509795896116975, 0.0008136274519200731, 0.0006151478623083757, 0.00039485213769162444, 0.00019637254807992693, 5.902041038830257e-05, 1e-05];
+    torchLrs.forEach((lr, step) => expect(optim.cosineAnnealingLr(1e-3, step, 7, 1e-5)).toBeCloseTo(lr, 15));
+  });
+
+  it('stays at the minimum past the end and rejects bad step counts', () => {
+    expect(optim.cosineAnnealingLr(1e-3, 12, 7)).toBe(0);
+    expect(() => optim.cosineAnnealingLr(1e-3, 0, 0)).toThrow(/cosineAnnealingLr: totalSteps must be a positive integer, got 0/);
+    expect(() => optim.cosineAnnealingLr(1e-3, -1, 5)).toThrow(/step must be a non-negative integer, got -1/);
+  });
+});

@@ -3,7 +3,7 @@
  * apart. `--merge DIR...` takes the folders that follow it.
  */
 import { parseArgs } from 'node:util';
-import { flagName } from '../train/config.js';
+import { DEFAULT_TRAIN_CONFIG, flagName, type LrSchedule } from '../train/config.js';
 import { parseShard, SWEEP_PRUNERS, type Shard, type SweepGrid, type SweepPruner } from './grid.js';
 
 export interface SweepConfig extends SweepGrid {
@@ -18,10 +18,12 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   pruners: [...SWEEP_PRUNERS],
   sparsities: null,
   scope: 'global',
-  epochs: 20,
+  // The baselines are `npm run train`'s default run, seed by seed.
+  epochs: DEFAULT_TRAIN_CONFIG.epochs,
   finetuneEpochs: 5,
-  batchSize: 64,
-  lr: 1e-3,
+  batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
+  lr: DEFAULT_TRAIN_CONFIG.lr,
+  lrSchedule: DEFAULT_TRAIN_CONFIG.lrSchedule,
   data: null,
   limit: null,
   out: 'runs/sweep',
@@ -87,6 +89,10 @@ export const SWEEP_FLAGS: readonly Flag[] = [
   {
     key: 'lr', help: 'Adam learning rate (baselines and fine-tunes)',
     parse: (raw, name) => (Number(raw) > 0 && Number.isFinite(Number(raw)) ? Number(raw) : fail(`--${name} must be a number > 0, got '${raw}'`)), shown: (c) => String(c.lr),
+  },
+  {
+    key: 'lrSchedule', help: 'learning rate per step in each training: constant, or cosine from --lr to 0 over that training',
+    parse: (raw, name): LrSchedule => (raw === 'constant' || raw === 'cosine' ? raw : fail(`--${name} must be constant or cosine, got '${raw}'`)), shown: (c) => c.lrSchedule,
   },
   { key: 'out', help: 'sweep folder: one run folder per unit, the part file, the tables', parse: (raw) => raw, shown: (c) => c.out },
   { key: 'shard', help: 'run the K-th of N disjoint parts (Slurm array, indexed Job, CI matrix); join with --merge', parse: (raw) => parseShard(raw), shown: (c) => `${c.shard.index}/${c.shard.count}` },

@@ -9,6 +9,7 @@
  * folder named for the shard (so shards never write the same folder, even with a shared --out). The copy is not
  * one of the shard's results: the table takes each baseline from the shard that owns it.
  */
+import type { LrSchedule } from '../train/config.js';
 
 export const SWEEP_PRUNERS = ['magnitude', 'random', 'structured'] as const;
 export type SweepPruner = (typeof SWEEP_PRUNERS)[number];
@@ -29,6 +30,7 @@ export interface SweepGrid {
   finetuneEpochs: number;
   batchSize: number;
   lr: number;
+  lrSchedule: LrSchedule;
   data: string | null;
   limit: number | null;
 }

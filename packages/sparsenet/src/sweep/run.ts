@@ -58,6 +58,7 @@ interface UnitSpec {
   scope: SweepGrid['scope'] | null;
   batchSize: number;
   lr: number;
+  lrSchedule: SweepGrid['lrSchedule'];
   data: string | null;
   limit: number | null;
 }
@@ -68,8 +69,8 @@ interface UnitFile {
 }
 
 export function gridOf(config: SweepConfig): SweepGrid {
-  const { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, data, limit } = config;
-  return { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, data, limit };
+  const { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit } = config;
+  return { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit };
 }
 
 function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
@@ -79,7 +80,7 @@ function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
     epochs: finetune ? grid.finetuneEpochs : grid.epochs,
     baselineEpochs: finetune ? grid.epochs : null,
     scope: unit.pruner === 'magnitude' || unit.pruner === 'random' ? grid.scope : null,
-    batchSize: grid.batchSize, lr: grid.lr, data: grid.data, limit: grid.limit,
+    batchSize: grid.batchSize, lr: grid.lr, lrSchedule: grid.lrSchedule, data: grid.data, limit: grid.limit,
   };
 }
 
@@ -88,7 +89,7 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
     ...DEFAULT_TRAIN_CONFIG,
     model: spec.kind === 'dense' ? 'lenet' : 'sparsenet',
     pruner: 'none',
-    epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed, data: spec.data, limit: spec.limit,
+    epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, lrSchedule: spec.lrSchedule, seed: spec.seed, data: spec.data, limit: spec.limit,
     init, out: dir, report: false,
   };
 }

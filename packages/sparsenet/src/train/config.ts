@@ -9,6 +9,7 @@ export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type Structure = 'filters' | 'channels' | 'neurons';
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
+export type LrSchedule = 'constant' | 'cosine';
 
 export interface TrainConfig {
   model: ModelName;
@@ -29,6 +30,8 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   lr: number;
+  /** Learning rate over the run's optimizer steps: constant, or cosine annealing from --lr to 0. */
+  lrSchedule: LrSchedule;
   weightDecay: number;
   seed: number;
   data: string | null;
@@ -66,7 +69,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'rewind', type: 'string', help: "lottery ticket: after the last pruning, reset survivors to 'init' or to epoch N's weights ('none' = off)" },
   { key: 'epochs', type: 'number', help: 'training epochs' },
   { key: 'batchSize', type: 'number', help: 'images per training step' },
-  { key: 'lr', type: 'number', help: 'Adam learning rate' },
+  { key: 'lr', type: 'number', help: 'Adam learning rate (the start of the schedule)' },
+  { key: 'lrSchedule', type: 'string', choices: ['constant', 'cosine'], help: "learning rate per step: constant, or PyTorch's CosineAnnealingLR from --lr to 0 over the run" },
   { key: 'weightDecay', type: 'number', help: "Adam's L2 weight decay" },
   { key: 'seed', type: 'number', help: 'seed of initialisation, split, batches, flips and random pruning' },
   { key: 'data', type: 'string', help: 'a HAM10000 folder (HAM10000_metadata.csv + images); default: the embedded 64x64 set' },
@@ -93,9 +97,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruneEnd: 15,
   pruneEvery: 1,
   rewind: 'none',
-  epochs: 20,
+  epochs: 30,
   batchSize: 64,
   lr: 1e-3,
+  lrSchedule: 'cosine',
   weightDecay: 0,
   seed: 0,
   data: null,

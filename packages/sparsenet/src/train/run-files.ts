@@ -9,6 +9,8 @@ import type { TrainConfig } from './config.js';
 export interface EpochRecord {
   epoch: number;
   step: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
   trainLoss: number;
   trainAccuracy: number;
   valLoss: number;

@@ -73,6 +73,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced });
   const stepsPerEpoch = loader.batchesPerEpoch;
+  const totalSteps = config.epochs * stepsPerEpoch;
   const schedule = pruningSchedule(config, stepsPerEpoch);
   const lastEventStep = schedule?.events.at(-1)?.step ?? -1;
   const rewindEpoch = config.rewind === 'none' ? null : config.rewind === 'init' ? 0 : Number(config.rewind);
@@ -120,6 +121,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           const logits = model.forward(x);
           const loss = crossEntropy(logits, y);
           loss.backward();
+          optimizer.lr = learningRate(config, loop.step, totalSteps);
           optimizer.step();
           optimizer.zeroGrad();
           // Mean loss times batch size: the running sum is divided by images seen (the last batch may be smaller).
@@ -145,7 +147,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const layers = await model.prunableLayers();
       const sparsity = sparsityReport(layers);
       const record: EpochRecord = {
-        epoch: epoch + 1, step: loop.step, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
+        epoch: epoch + 1, step: loop.step, lr: optimizer.lr, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
         valLoss: val.loss, valAccuracy: val.accuracy, valBalancedAccuracy: val.balancedAccuracy,
         testLoss: test.loss, testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy,
         testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])), testConfusion: test.confusion,
@@ -187,6 +189,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
 function makeOptimizer(model: LeNet, config: TrainConfig): optim.Adam {
   return new optim.Adam(model.parametersWithMasks(), { lr: config.lr, weightDecay: config.weightDecay });
+}
+
+/** The learning rate of optimizer step `step` (0-based), a function of the step alone so that --resume matches. */
+function learningRate(config: TrainConfig, step: number, totalSteps: number): number {
+  return config.lrSchedule === 'cosine' ? optim.cosineAnnealingLr(config.lr, step, totalSteps) : config.lr;
 }
 
 function selectionScore(metrics: ClassificationMetrics, config: TrainConfig): number {
