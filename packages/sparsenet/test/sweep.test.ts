@@ -10,19 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDevice, noGrad, runtime } from '@sparsenet/tensor';
 import {
   DEFAULT_SWEEP_CONFIG, assignShards, compactLeNet, compactModel, enumerateUnits, loadLeNet, mergeParts, mergeSweep, parseSweepArgs, randomImages,
-  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
+  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
 const FULL_GRID: SweepGrid = DEFAULT_SWEEP_CONFIG;
 
 describe('grid', () => {
-  it('lists per seed the baseline, then every pruner at its sparsities, ascending', () => {
+  it('lists per seed the baseline, one unpruned fine-tune for every sparsity 0, then every pruner at its sparsities, ascending', () => {
     const units = enumerateUnits(FULL_GRID);
-    expect(units).toHaveLength(3 * (1 + 7 + 7 + 4));
+    expect(units).toHaveLength(3 * (1 + 1 + 6 + 6 + 3));
     const seed1 = units.filter((u) => u.seed === 1).map((u) => u.id);
-    expect(seed1.slice(0, 3)).toEqual(['seed1/dense', 'seed1/magnitude-0', 'seed1/magnitude-0.5']);
-    expect(seed1.slice(-4)).toEqual(['seed1/structured-0', 'seed1/structured-0.25', 'seed1/structured-0.5', 'seed1/structured-0.75']);
-    expect(units.filter((u) => u.pruner === 'random').map((u) => u.sparsity).slice(0, 7)).toEqual([0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]);
+    expect(seed1.slice(0, 3)).toEqual(['seed1/dense', 'seed1/dense-finetuned', 'seed1/magnitude-0.5']);
+    expect(seed1.slice(-3)).toEqual(['seed1/structured-0.25', 'seed1/structured-0.5', 'seed1/structured-0.75']);
+    expect(units.filter((u) => u.pruner === 'random').map((u) => u.sparsity).slice(0, 6)).toEqual([0.5, 0.7, 0.8, 0.9, 0.95, 0.98]);
+    expect(units.filter((u) => u.pruner === 'dense-finetuned').map((u) => [u.kind, u.sparsity, u.cost])).toEqual([0, 1, 2].map(() => ['finetune', 0, 5]));
     expect(units.map((u) => u.cost).filter((c) => c === 30)).toHaveLength(3);
     const override = enumerateUnits({ ...FULL_GRID, seeds: [4], pruners: ['structured', 'random'], sparsities: [0.9, 0.3] });
     expect(override.map((u) => u.id)).toEqual(['seed4/dense', 'seed4/structured-0.3', 'seed4/structured-0.9', 'seed4/random-0.3', 'seed4/random-0.9']);
@@ -114,15 +115,20 @@ function fakeResult(pruner: string, targetSparsity: number, seed: number, accura
 }
 
 describe('table', () => {
-  it('has one markdown row per pruner x sparsity (and the baseline), mean ± sample std over seeds', () => {
+  it('has one markdown row per pruner x sparsity (and the baseline and its unpruned fine-tune), mean ± sample std over seeds', () => {
     const grid: SweepGrid = { ...FULL_GRID, seeds: [0, 1] };
     const results = enumerateUnits(grid).map((u) => fakeResult(u.pruner, u.sparsity, u.seed, 0.5 + 0.1 * u.seed));
     const summary = summarize(grid, results.reverse());
     const rows = summaryMarkdown(summary).trim().split('\n').slice(2);
-    expect(rows).toHaveLength(1 + 7 + 7 + 4);
-    for (const pruner of ['magnitude', 'random']) for (const s of [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]) expect(rows.filter((r) => r.startsWith(`| ${pruner} | ${s} |`))).toHaveLength(1);
-    for (const s of [0, 0.25, 0.5, 0.75]) expect(rows.filter((r) => r.startsWith(`| structured | ${s} |`))).toHaveLength(1);
+    expect(rows).toHaveLength(1 + 1 + 6 + 6 + 3);
+    for (const pruner of ['magnitude', 'random']) for (const s of [0.5, 0.7, 0.8, 0.9, 0.95, 0.98]) expect(rows.filter((r) => r.startsWith(`| ${pruner} | ${s} |`))).toHaveLength(1);
+    for (const s of [0.25, 0.5, 0.75]) expect(rows.filter((r) => r.startsWith(`| structured | ${s} |`))).toHaveLength(1);
     expect(rows[0]).toMatch(/^\| dense \| 0 \| 2 \| 0\.5500 ± 0\.0707 \|/);
+    expect(rows[1]).toMatch(/^\| dense-finetuned \| 0 \| 2 \|/);
+    // In the trade-off figure the unpruned fine-tune starts every pruner's curve.
+    const { rows: points } = sweepRows(summary);
+    for (const pruner of ['magnitude', 'random', 'structured']) expect(points.filter((p) => p.pruner === pruner)[0]).toMatchObject({ target: 0, sparsity: 0, seeds: 2 });
+    expect(points).toHaveLength(3 + 6 + 6 + 3);
     expect(summary.find((s) => s.pruner === 'structured' && s.targetSparsity === 0.5)?.mean.compactMsPerImage).toBe(0.25);
     expect(summary[1].std.compactMsPerImage).toBeNull();
   });
@@ -243,6 +249,18 @@ describe('sweep runs', () => {
     const strip = (md: string) => md.replace(/\| [\d.]+ \| (–|[\d.]+) \|\n/g, '|\n');
     expect(strip(summaryMarkdown(summary))).toEqual(strip(summaryMarkdown(summarize(grid, wholeResults))));
     expect(readFileSync(join(merged, 'sweep.md'), 'utf8')).toContain('| structured | 0.5 | 1 |');
+  });
+
+  it('fine-tunes the baseline unpruned as the control of sparsity 0, from its final weights', async () => {
+    const out = join(root, 'control');
+    const run = await runSweep({ ...TINY, pruners: ['random'], sparsities: [0], out }, hooks);
+    expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/dense-finetuned': 'trained' });
+    const [dense, control] = run.results;
+    expect(control).toMatchObject({ pruner: 'dense-finetuned', targetSparsity: 0, sparsity: 0, nonzeroParams: dense.nonzeroParams });
+    expect(existsSync(join(out, 'seed0/dense-finetuned/pruned-init.safetensors'))).toBe(false);
+    const config = JSON.parse(readFileSync(join(out, 'seed0/dense-finetuned/config.json'), 'utf8'));
+    expect(config).toMatchObject({ model: 'sparsenet', init: join(out, 'seed0/dense/final.safetensors'), epochs: 1 });
+    expect(readFileSync(join(out, 'sweep.md'), 'utf8')).toContain('| dense-finetuned | 0 | 1 |');
   });
 
   it('skips finished units on rerun, measures a trained one, resumes a started one, refuses other settings', async () => {

@@ -1,7 +1,9 @@
 /**
  * The sweep's grid of work (ShrinkBench style): per seed one dense LeNet baseline, then per pruner and sparsity
- * one fine-tune of that baseline, pruned one-shot before its first step. Units are listed seed-major, the dense
- * baseline first, so a contiguous slice of the list needs at most one baseline it does not own.
+ * one fine-tune of that baseline, pruned one-shot before its first step. Sparsity 0 prunes nothing whatever the
+ * pruner, so it is one unit per seed, `dense-finetuned` (the baseline fine-tuned as long as the pruned models,
+ * their fair control), not one identical run per pruner. Units are listed seed-major, the dense baseline first,
+ * so a contiguous slice of the list needs at most one baseline it does not own.
  *
  * Sharding: shard K of N owns the units whose cost midpoint (cost = training epochs) falls in the K-th of N
  * equal parts of the total cost; the slices are disjoint, cover the grid and are balanced by epochs. A shard
@@ -40,8 +42,8 @@ export interface SweepUnit {
   id: string;
   kind: 'dense' | 'finetune';
   seed: number;
-  /** 'dense' for the baseline. */
-  pruner: 'dense' | SweepPruner;
+  /** 'dense' for the baseline, 'dense-finetuned' for its unpruned fine-tune (every pruner's sparsity 0). */
+  pruner: 'dense' | 'dense-finetuned' | SweepPruner;
   /** Target sparsity (structured: fraction of filters and neurons); 0 for the baseline. */
   sparsity: number;
   /** Training epochs: what the shards are balanced by. */
@@ -62,12 +64,17 @@ export function denseUnit(grid: SweepGrid, seed: number): SweepUnit {
   return { id: `seed${seed}/dense`, kind: 'dense', seed, pruner: 'dense', sparsity: 0, cost: grid.epochs };
 }
 
-/** All units, seed-major: each seed's dense baseline, then its fine-tunes pruner by pruner, sparsity ascending. */
+/**
+ * All units, seed-major: each seed's dense baseline, its unpruned fine-tune if any pruner lists sparsity 0, then
+ * its pruned fine-tunes pruner by pruner, sparsity ascending.
+ */
 export function enumerateUnits(grid: SweepGrid): SweepUnit[] {
+  const control = grid.pruners.some((pruner) => sparsitiesOf(grid, pruner).includes(0));
   return grid.seeds.flatMap((seed) => [
     denseUnit(grid, seed),
+    ...(control ? [{ id: `seed${seed}/dense-finetuned`, kind: 'finetune', seed, pruner: 'dense-finetuned', sparsity: 0, cost: grid.finetuneEpochs } satisfies SweepUnit] : []),
     ...grid.pruners.flatMap((pruner) =>
-      [...sparsitiesOf(grid, pruner)].sort((a, b) => a - b).map((sparsity): SweepUnit => ({
+      [...sparsitiesOf(grid, pruner)].filter((sparsity) => sparsity > 0).sort((a, b) => a - b).map((sparsity): SweepUnit => ({
         id: `seed${seed}/${pruner}-${sparsity}`, kind: 'finetune', seed, pruner, sparsity, cost: grid.finetuneEpochs,
       })),
     ),

@@ -2,7 +2,8 @@
  * Running a sweep (or one shard of it): every unit in its own run folder under --out, trained by train().
  * A fine-tune starts from its seed's dense final.safetensors, pruned one-shot before the first step (the same
  * pruning and seed as train's one-shot at epoch 0; structured pruning masks filters, then neurons, on the same
- * masks), saved as pruned-init.safetensors and fine-tuned as a SparseNet (masked Adam keeps the zeros).
+ * masks), saved as pruned-init.safetensors and fine-tuned as a SparseNet (masked Adam keeps the zeros). The
+ * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks.
  *
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
  * unit with a result is skipped, a trained but unmeasured one measured, a started one resumed by the trainer;
@@ -96,7 +97,7 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
 
 /** The baseline's final weights pruned as train's one-shot at epoch 0 would (random pruning: seed * 1000). */
 async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: string, path: string): Promise<void> {
-  if (unit.pruner === 'dense') throw new Error(`sweep: ${unit.id} is a baseline; nothing to prune`);
+  if (unit.pruner === 'dense' || unit.pruner === 'dense-finetuned') throw new Error(`sweep: ${unit.id} is not pruned`);
   const model = loadLeNet(baseline, { sparse: true });
   try {
     const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed };
@@ -135,7 +136,8 @@ async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null,
     action = 'resumed';
   } else {
     let init: string | null = null;
-    if (unit.kind === 'finetune') {
+    if (unit.pruner === 'dense-finetuned') init = join(baselineDir!, 'final.safetensors');
+    else if (unit.kind === 'finetune') {
       init = join(dir, 'pruned-init.safetensors');
       await writePrunedInit(unit, grid, join(baselineDir!, 'final.safetensors'), init);
     }

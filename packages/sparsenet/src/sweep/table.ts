@@ -138,10 +138,17 @@ export function summaryMarkdown(summary: readonly SummaryRow[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The summary as viz's sweep rows: x = measured sparsity (mean), y = test accuracy (mean); the baseline apart. */
+/**
+ * The summary as viz's sweep rows: x = measured sparsity (mean), y = test accuracy (mean); the baseline apart.
+ * The unpruned fine-tune (dense-finetuned) is every pruner's point at sparsity 0, so each curve starts there.
+ */
 export function sweepRows(summary: readonly SummaryRow[]): { rows: SweepRow[]; baseline: number | undefined } {
   const baseline = summary.find((s) => s.pruner === 'dense')?.mean.testAccuracy ?? undefined;
-  const rows = summary.filter((s) => s.pruner !== 'dense').map((s): SweepRow => ({
+  const control = summary.find((s) => s.pruner === 'dense-finetuned');
+  const pruned = summary.filter((s) => s.pruner !== 'dense' && s.pruner !== 'dense-finetuned');
+  const pruners = [...new Set(pruned.map((s) => s.pruner))];
+  const series = pruners.flatMap((pruner) => [...(control ? [{ ...control, pruner }] : []), ...pruned.filter((s) => s.pruner === pruner)]);
+  const rows = series.map((s): SweepRow => ({
     pruner: s.pruner,
     sparsity: s.mean.sparsity ?? s.targetSparsity,
     accuracy: s.mean.testAccuracy ?? Number.NaN,
