@@ -5,17 +5,25 @@
  *   plane's edge, covering what floor mode leaves out. Index arithmetic is per window, not per element.
  * - `overlap`: a gather, one thread per input element summing the dy of the windows that cover it and whose
  *   argmax it is, in increasing output order (the order of PyTorch's CPU scatter).
+ * Each variant can also take the gradient through a ReLU before the pooling: given the pooled output y of a
+ * ReLU's output, dy passes only where y > 0. The max of ReLU outputs is the ReLU of the winner, so y > 0 exactly
+ * where the winner's pre-activation is, and the full-size ReLU backward pass is spared.
  */
 import { elementwiseGrid, elementwiseProgram } from './elementwise.js';
 import { pool2dUniforms, POOL2D_UNIFORM_FIELDS, type Pool2dGeometry } from './maxpool2d-forward.js';
 import type { KernelRunner, Program } from './runner.js';
 
-const BINDINGS = `@group(0) @binding(1) var<storage, read> dy: array<f32>;
+function bindings(gated: boolean): string {
+  return `@group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`;
+${gated ? '@group(0) @binding(3) var<storage, read> y: array<f32>;' : ''}
+@group(0) @binding(${gated ? 4 : 3}) var<storage, read_write> dx: array<f32>;`;
+}
 
-function overlapProgram(): Program {
-  return elementwiseProgram('maxpool2d_backward_overlap', ['read', 'read', 'write'], BINDINGS, POOL2D_UNIFORM_FIELDS,
+const kinds = (gated: boolean) => (gated ? ['read', 'read', 'read', 'write'] as const : ['read', 'read', 'write'] as const);
+
+function overlapProgram(gated: boolean): Program {
+  return elementwiseProgram(`maxpool2d_backward_overlap${gated ? '_relu' : ''}`, [...kinds(gated)], bindings(gated), POOL2D_UNIFORM_FIELDS,
     `let iw = i % u.w;
   let rest = i / u.w;
   let ih = rest % u.h;
@@ -31,20 +39,20 @@ function overlapProgram(): Program {
   for (var oh = oh_first; oh <= oh_last; oh++) {
     for (var ow = ow_first; ow <= ow_last; ow++) {
       let o = out_base + oh * u.out_w + ow;
-      if (argmax[o] == index) { sum += dy[o]; }
+      if (argmax[o] == index${gated ? ' && y[o] > 0.0' : ''}) { sum += dy[o]; }
     }
   }
   dx[i] = sum;`);
 }
 
-function disjointProgram(): Program {
-  return elementwiseProgram('maxpool2d_backward_disjoint', ['read', 'read', 'write'], BINDINGS, POOL2D_UNIFORM_FIELDS,
+function disjointProgram(gated: boolean): Program {
+  return elementwiseProgram(`maxpool2d_backward_disjoint${gated ? '_relu' : ''}`, [...kinds(gated)], bindings(gated), POOL2D_UNIFORM_FIELDS,
     `let ow = i % u.out_w;
   let rest = i / u.out_w;
   let oh = rest % u.out_h;
   let plane = rest / u.out_h;
   let winner = argmax[i];
-  let grad = dy[i];
+  let grad = ${gated ? 'select(0.0, dy[i], y[i] > 0.0)' : 'dy[i]'};
   let base = plane * u.h * u.w;
   // This window's cell of the sh x sw tiling; the last row and column of cells reach the plane's edge.
   let ih0 = oh * u.sh;
@@ -59,16 +67,19 @@ function disjointProgram(): Program {
   }`);
 }
 
-const programs = { overlap: overlapProgram(), disjoint: disjointProgram() };
+const programs = {
+  overlap: overlapProgram(false), disjoint: disjointProgram(false),
+  overlapRelu: overlapProgram(true), disjointRelu: disjointProgram(true),
+};
 
-/** dx [planes, H, W] from dy and the forward's argmax (both [planes, outHeight, outWidth]). */
-export function maxPool2dBackward(runner: KernelRunner, dy: GPUBuffer, argmax: GPUBuffer, dx: GPUBuffer, geometry: Pool2dGeometry): void {
+/**
+ * dx [planes, H, W] from dy and the forward's argmax (both [planes, outHeight, outWidth]). With `reluOutput`
+ * (the pooled output, when the pooling's input was a ReLU's output) dx is also the gradient through that ReLU.
+ */
+export function maxPool2dBackward(runner: KernelRunner, dy: GPUBuffer, argmax: GPUBuffer, dx: GPUBuffer, geometry: Pool2dGeometry, reluOutput: GPUBuffer | null = null): void {
   const { planes, height, width, outHeight, outWidth } = geometry;
-  if (geometry.strideH >= geometry.kernelH && geometry.strideW >= geometry.kernelW) {
-    const n = planes * outHeight * outWidth;
-    runner.run(programs.disjoint, [dy, argmax, dx], pool2dUniforms(n, geometry), elementwiseGrid(n));
-  } else {
-    const n = planes * height * width;
-    runner.run(programs.overlap, [dy, argmax, dx], pool2dUniforms(n, geometry), elementwiseGrid(n));
-  }
+  const disjoint = geometry.strideH >= geometry.kernelH && geometry.strideW >= geometry.kernelW;
+  const n = disjoint ? planes * outHeight * outWidth : planes * height * width;
+  const program = disjoint ? (reluOutput ? programs.disjointRelu : programs.disjoint) : reluOutput ? programs.overlapRelu : programs.overlap;
+  runner.run(program, reluOutput ? [dy, argmax, reluOutput, dx] : [dy, argmax, dx], pool2dUniforms(n, geometry), elementwiseGrid(n));
 }

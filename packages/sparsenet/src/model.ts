@@ -4,7 +4,7 @@
  * LeNet. Sparse layers carry persistent 0/1 masks as buffers (`weight_mask`, `bias_mask`, PyTorch's pruning
  * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
  */
-import { conv2d, flatten, linear, maxPool2d, nn, tensor, type Tensor } from '@sparsenet/tensor';
+import { conv2d, flatten, linear, nn, tensor, type Tensor } from '@sparsenet/tensor';
 import { flops, formatSparsity, sparsityReport, type FlopCount, type PrunableLayer, type SparsityReport } from './prune/index.js';
 
 export const INPUT_SIZE = 64;
@@ -72,15 +72,15 @@ export class LeNet extends nn.Module {
     return this[name];
   }
 
-  /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels. */
+  /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels, max pooling into the conv op. */
   forward(x: Tensor): Tensor {
     const expected = [3, INPUT_SIZE, INPUT_SIZE];
     if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== expected[i])) {
       throw new Error(`LeNet: input [${x.shape}] is not [N, 3, ${INPUT_SIZE}, ${INPUT_SIZE}]`);
     }
     const { conv1, conv2, fc1, fc2, fc3 } = this;
-    let h = maxPool2d(conv2d(x, conv1.weight, conv1.bias, { mask: conv1.weightMask, activation: 'relu' }), 2);
-    h = maxPool2d(conv2d(h, conv2.weight, conv2.bias, { mask: conv2.weightMask, activation: 'relu' }), 2);
+    let h = conv2d(x, conv1.weight, conv1.bias, { mask: conv1.weightMask, activation: 'relu', maxPool: 2 });
+    h = conv2d(h, conv2.weight, conv2.bias, { mask: conv2.weightMask, activation: 'relu', maxPool: 2 });
     h = linear(flatten(h), fc1.weight, fc1.bias, { mask: fc1.weightMask, activation: 'relu' });
     h = linear(h, fc2.weight, fc2.bias, { mask: fc2.weightMask, activation: 'relu' });
     return linear(h, fc3.weight, fc3.bias, { mask: fc3.weightMask });

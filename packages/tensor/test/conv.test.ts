@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { conv2d, memory, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
+import { conv2d, maxPool2d, memory, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { expectClose, numericGrad, randomArray, useDevice } from './helpers.js';
 import { conv2dBackwardRef, conv2dRef, convOutSize, type ConvOperands, type ConvShape } from './reference/conv.js';
 
@@ -209,6 +209,33 @@ describe('conv2d op', () => {
     const report = await runner.tuner.tunePending();
     expect(Object.keys([...report.values()][0] ?? {}).sort()).toEqual([...k.CONV2D_FORWARD_VARIANTS].sort());
     expectClose(await conv2d(x, w, b, { padding: 1, activation: 'relu' }).toArray(), ref, 'tuned');
+  });
+
+  it('with maxPool, gives exactly maxPool2d of its output and the same gradients (ReLU gated in the unpooling)', async () => {
+    const cases: [Case, number][] = [
+      [{ shape: shape(3, 3, 17, 16, 5, 5, 5, [1, 1], [0, 0]), bias: true, mask: true, relu: true }, 2],
+      [{ shape: shape(2, 4, 12, 11, 3, 3, 3, [1, 1], [1, 1]), bias: true, relu: true }, 3],
+      [{ shape: shape(2, 2, 9, 10, 3, 3, 3, [1, 1], [0, 0]), bias: true }, 2],
+    ];
+    for (const [[c, pool], i] of cases.map((v, j) => [v, j] as const)) {
+      const s = c.shape;
+      const o = operands(c, 900 + i);
+      const grads = async (fused: boolean) => {
+        const x = tensor(o.x, [s.n, s.c, s.h, s.w], { requiresGrad: true });
+        const w = tensor(o.weight, [s.o, s.c, s.kh, s.kw], { requiresGrad: true });
+        const b = tensor(o.bias!, [s.o], { requiresGrad: true });
+        const mask = o.mask ? tensor(o.mask, [s.o, s.c, s.kh, s.kw]) : null;
+        const options = { padding: [s.padH, s.padW] as [number, number], mask, activation: c.relu ? ('relu' as const) : undefined };
+        const y = fused ? conv2d(x, w, b, { ...options, maxPool: pool }) : maxPool2d(conv2d(x, w, b, options), pool);
+        y.backward(tensor(randomArray(y.size, 950 + i), y.shape));
+        return { shape: y.shape, y: await y.toArray(), dx: await x.grad!.toArray(), dw: await w.grad!.toArray(), db: await b.grad!.toArray() };
+      };
+      const [fused, composed] = [await grads(true), await grads(false)];
+      for (const key of ['shape', 'y', 'dx', 'dw', 'db'] as const) expect(Array.from(fused[key] as ArrayLike<number>), `${key} ${name(c)} pool ${pool}`).toEqual(Array.from(composed[key] as ArrayLike<number>));
+      expect(fused.dx.some((v) => v !== 0)).toBe(true);
+    }
+    const x = tensor(new Float32Array(2 * 3 * 6 * 6), [2, 3, 6, 6]);
+    expect(() => conv2d(x, tensor(new Float32Array(4 * 3 * 5 * 5), [4, 3, 5, 5]), null, { maxPool: 3 })).toThrow(/conv2d maxPool: kernel larger than the input plane 2x2/);
   });
 
   it('skips the input gradient when x does not require it', async () => {

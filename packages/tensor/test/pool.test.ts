@@ -52,6 +52,25 @@ describe('maxPool2d kernels', () => {
     }
   });
 
+  it("backward through a ReLU (given the pooled ReLU output) equals the ReLU's gate after the plain backward", async () => {
+    for (const [ci, s] of CASES.entries()) {
+      // A ReLU's output, mostly zeros, so that many windows tie at 0 and pass no gradient.
+      const x = randomArray(s.n * s.c * s.h * s.w, 450 + ci).map((v) => Math.max(v - 0.6, 0));
+      const ref = maxPool2dRef(x, s);
+      const dy = randomArray(ref.y.length, 550 + ci);
+      const want = maxPool2dBackwardRef(dy, ref.argmax, s).map((g, i) => (x[i] > 0 ? g : 0));
+      const dx = tensor(new Float32Array(x.length).fill(NaN), [x.length]);
+      const t = (a: Float32Array | Int32Array) => tensor(a, [a.length]).buffer;
+      k.maxPool2dBackward(runtime().runner, t(dy), t(ref.argmax), dx.buffer, geometry(s), t(ref.y));
+      const got = await dx.toArray();
+      expectClose(got, want, `relu dx ${label(s)}`);
+      const plain = maxPool2dBackwardRef(dy, ref.argmax, s);
+      const gated = want.map((v, i) => v === 0 && plain[i] !== 0);
+      expect(gated.some(Boolean), 'some gradient is gated').toBe(true);
+      gated.forEach((g, i) => g && expect(got[i], `gated dx[${i}] ${label(s)}`).toBe(0));
+    }
+  });
+
   it('ties go to the first maximum in row-major window order; NaN wins', async () => {
     const s: PoolShape = { n: 2, c: 3, h: 13, w: 17, kh: 3, kw: 3, sh: 2, sw: 2 };
     const r = rng(7);

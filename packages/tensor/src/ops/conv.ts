@@ -1,10 +1,13 @@
-/** conv2d as PyTorch's F.conv2d (NCHW, weight [out, in, kh, kw], zero padding), with a weight mask and a fused ReLU. */
+/**
+ * conv2d as PyTorch's F.conv2d (NCHW, weight [out, in, kh, kw], zero padding), with a weight mask, a fused ReLU
+ * and an optional max pooling after it.
+ */
 import * as k from '@sparsenet/kernels-wgsl';
-import { record } from '../autograd.js';
+import { isGradEnabled, record } from '../autograd.js';
 import { reluGate } from './elementwise.js';
 import { runtime } from '../runtime.js';
 import { empty, type Tensor } from '../tensor.js';
-import type { Size2d } from './pool.js';
+import { pool2dGeometry, type Size2d } from './pool.js';
 
 export interface Conv2dOptions {
   /** One int for both dimensions, or [height, width] (default 1). */
@@ -15,6 +18,12 @@ export interface Conv2dOptions {
   mask?: Tensor | null;
   /** Applied in the kernel; the backward gates by output > 0. */
   activation?: 'relu';
+  /**
+   * Then max-pool with this kernel size and stride (LeNet's 2): the same numbers as maxPool2d of the result,
+   * but the full-size output is freed at once and, after a ReLU, the unpooling kernel also applies the ReLU's
+   * gradient, sparing a full-size pass.
+   */
+  maxPool?: Size2d;
 }
 
 function pair(value: Size2d): [number, number] {
@@ -27,9 +36,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const { oh, ow } = k.conv2dOutputSize(shape);
   const origin = `conv2d([${x.shape}], [${weight.shape}])`;
   const out = empty([shape.n, shape.o, oh, ow], 'f32', origin);
+  const pool = options.maxPool === undefined ? null : pool2dGeometry('conv2d maxPool', out, options.maxPool).geometry;
   const { runner } = runtime();
   const mask = options.mask ?? null;
   const relu = options.activation === 'relu';
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // The kernels take the masked weight (a tiny pass; faster than masking every weight load). The input
   // gradient reuses it; otherwise it is freed at once (later work is queued after this dispatch).
   let masked: Tensor | null = null;
@@ -39,9 +51,22 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const w = masked ?? weight;
   k.conv2dForward(runner, x.buffer, w.buffer, out.buffer, shape, { bias: bias?.buffer, relu });
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  record(out, inputs, (g) => {
-    const dy = relu ? reluGate(out, g, origin) : g;
+
+  let result = out;
+  let argmax: Tensor | null = null;
+  if (pool) {
+    result = empty([shape.n, shape.o, pool.outHeight, pool.outWidth], 'f32', `${origin} max-pooled`);
+    // The argmax is an intermediate like any other: the enclosing scope frees it.
+    if (needsGrad) argmax = empty(result.shape, 'i32', `${origin} max-pool argmax`);
+    k.maxPool2dForward(runner, out.buffer, result.buffer, argmax?.buffer ?? null, pool);
+    out.dispose();
+  }
+  record(result, inputs, (g) => {
+    let dy = g;
+    if (pool) {
+      dy = empty(out.shape, 'f32', `${origin} unpooled gradient`);
+      k.maxPool2dBackward(runner, g.buffer, argmax!.buffer, dy.buffer, pool, relu ? result.buffer : null);
+    } else if (relu) dy = reluGate(out, g, origin);
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape, 'f32', `${origin} input gradient`);
@@ -62,8 +87,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     if (dy !== g) dy.dispose();
     return [dx, dw, db];
   });
-  if (masked && !(out.node && x.requiresGrad)) masked.dispose();
-  return out;
+  if (masked && !(result.node && x.requiresGrad)) masked.dispose();
+  return result;
 }
 
 /** Validates the operands and options, naming the op and the shapes. */
