@@ -92,6 +92,9 @@ describe('training runs', () => {
     expect(() => parseTrainArgs(['--pruner', 'magic'])).toThrow(/--pruner must be one of none, magnitude, random, structured/);
     expect(() => parseTrainArgs(['--model', 'lenet', '--pruner', 'random'])).toThrow(/needs --model sparsenet/);
     expect(() => parseTrainArgs(['--frobnicate'])).toThrow(/frobnicate/);
+    expect(parseTrainArgs(['--pruner', 'structured', '--structure', 'filters,neurons']).config.structure).toBe('filters,neurons');
+    expect(() => parseTrainArgs(['--pruner', 'structured', '--structure', 'edges'])).toThrow(/--structure takes filters, channels, neurons or a comma-separated list of them, got 'edges'/);
+    expect(() => parseTrainArgs(['--structure', 'filters,filters'])).toThrow(/--structure lists a structure twice: 'filters,filters'/);
     expect(() => parseTrainArgs(['--pruner', 'magnitude', '--prune-start', '30'])).toThrow(/--prune-start 30 is not before the last epoch/);
   });
 });

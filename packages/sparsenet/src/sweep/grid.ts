@@ -18,6 +18,8 @@ export type SweepPruner = (typeof SWEEP_PRUNERS)[number];
 export const UNSTRUCTURED_SPARSITIES: readonly number[] = [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98];
 /** Structured: the fraction of conv filters AND of linear neurons pruned in each layer. */
 export const STRUCTURED_FRACTIONS: readonly number[] = [0, 0.25, 0.5, 0.75];
+/** What the structured pruner prunes in the sweep, in this order (train's --structure). */
+export const SWEEP_STRUCTURES = 'filters,neurons';
 
 /** Everything that decides which units exist and what each computes. */
 export interface SweepGrid {

@@ -20,7 +20,7 @@ import { pruneModel } from '../train/pruning.js';
 import type { FinalRecord } from '../train/run-files.js';
 import { train, type TrainHooks } from '../train/trainer.js';
 import type { SweepConfig } from './config.js';
-import { enumerateUnits, shardName, shardWork, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
+import { enumerateUnits, shardName, shardWork, SWEEP_STRUCTURES, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
 import { DEFAULT_TIMING, loadLeNet, measureCheckpoint, type TimingOptions } from './measure.js';
 import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
 import { writeSweepOutputs, type UnitResult } from './table.js';
@@ -100,9 +100,10 @@ async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: strin
   if (unit.pruner === 'dense' || unit.pruner === 'dense-finetuned') throw new Error(`sweep: ${unit.id} is not pruned`);
   const model = loadLeNet(baseline, { sparse: true });
   try {
-    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed };
-    const structures = unit.pruner === 'structured' ? (['filters', 'neurons'] as const) : [config.structure];
-    for (const structure of structures) await pruneModel(model, { ...config, structure }, unit.sparsity, unit.seed * 1000);
+    const config: TrainConfig = {
+      ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
+    };
+    await pruneModel(model, config, unit.sparsity, unit.seed * 1000);
     await saveModel(path, model, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
   } finally {
     model.dispose();

@@ -8,6 +8,7 @@ export type ModelName = 'lenet' | 'sparsenet';
 export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type Structure = 'filters' | 'channels' | 'neurons';
+export const STRUCTURES: readonly Structure[] = ['filters', 'channels', 'neurons'];
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
 
@@ -17,7 +18,8 @@ export interface TrainConfig {
   scope: 'layer' | 'global';
   sparsity: number;
   schedule: ScheduleName;
-  structure: Structure;
+  /** One structure, or a comma-separated list pruned in turn at each event ('filters,neurons'). */
+  structure: string;
   norm: 'l1' | 'l2';
   /** Epoch at which pruning starts (one-shot prunes here). */
   pruneStart: number;
@@ -61,7 +63,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
-  { key: 'structure', type: 'string', choices: ['filters', 'channels', 'neurons'], help: 'structured pruning: conv filters, conv input channels, or linear neurons' },
+  { key: 'structure', type: 'string', help: "structured pruning: conv filters, conv input channels or linear neurons (filters|channels|neurons), or a list pruned in turn ('filters,neurons', the sweep's)" },
   { key: 'norm', type: 'string', choices: ['l1', 'l2'], help: 'structured pruning: rank units by this norm' },
   { key: 'pruneStart', type: 'number', help: 'epoch at which pruning starts (one-shot prunes here)' },
   { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
@@ -191,6 +193,17 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (c.pruner !== 'none' && c.pruneStart >= c.epochs) fail(`--prune-start ${c.pruneStart} is not before the last epoch (--epochs ${c.epochs})`);
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
+  parseStructures(c.structure);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
+}
+
+/** The structures of --structure, in order; an unknown or repeated one is an error naming the flag. */
+export function parseStructures(text: string): Structure[] {
+  const items = text.split(',').map((item) => item.trim());
+  for (const item of items) {
+    if (!(STRUCTURES as readonly string[]).includes(item)) throw new Error(`train: --structure takes ${STRUCTURES.join(', ')} or a comma-separated list of them, got '${text}'`);
+  }
+  if (new Set(items).size !== items.length) throw new Error(`train: --structure lists a structure twice: '${text}'`);
+  return items as Structure[];
 }

@@ -2,10 +2,10 @@
  * Pruning inside the training loop: the schedule in optimizer steps, and a pruning event applied to a model
  * (weights and masks read back once, new masks computed on the host, masked weights and masks uploaded).
  */
-import { gradualSchedule, iterativeSchedule, magnitudePrune, oneShotSchedule, randomPrune, structuredPrune, withMasks, type LayerMasks, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { gradualSchedule, iterativeSchedule, magnitudePrune, oneShotSchedule, randomPrune, structuredPrune, withMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
 import { rewindWeights } from '../prune/index.js';
 import type { LeNet } from '../model.js';
-import type { TrainConfig } from './config.js';
+import { parseStructures, type TrainConfig } from './config.js';
 
 /** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
 export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): PruningSchedule | null {
@@ -21,15 +21,19 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
   return gradualSchedule({ finalSparsity: config.sparsity, startStep: start, frequency: config.pruneEvery, pruningSteps });
 }
 
-/** Prunes `model` to `sparsity` with the configured pruner; `seed` varies random pruning per event. */
-export async function pruneModel(model: LeNet, config: TrainConfig, sparsity: number, seed: number): Promise<LayerMasks[]> {
+/**
+ * Prunes `model` to `sparsity` with the configured pruner; `seed` varies random pruning per event. Structured
+ * pruning prunes each listed structure in turn, each on the masks the one before left.
+ */
+export async function pruneModel(model: LeNet, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
   const layers = await model.prunableLayers();
-  let masks: LayerMasks[];
-  if (config.pruner === 'magnitude') masks = magnitudePrune(layers, { fraction: sparsity, scope: config.scope });
-  else if (config.pruner === 'random') masks = randomPrune(layers, { fraction: sparsity, scope: config.scope, seed });
-  else if (config.pruner === 'structured') masks = structuredPrune(layers, { mode: config.structure, fraction: sparsity, norm: config.norm });
-  else throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
-  const pruned = withMasks(layers, masks);
+  let pruned: PrunableLayer[];
+  if (config.pruner === 'magnitude') pruned = withMasks(layers, magnitudePrune(layers, { fraction: sparsity, scope: config.scope }));
+  else if (config.pruner === 'random') pruned = withMasks(layers, randomPrune(layers, { fraction: sparsity, scope: config.scope, seed }));
+  else if (config.pruner === 'structured') {
+    pruned = layers;
+    for (const mode of parseStructures(config.structure)) pruned = withMasks(pruned, structuredPrune(pruned, { mode, fraction: sparsity, norm: config.norm }));
+  } else throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
   // Pruned weights are set to zero now, so checkpoints hold weight * mask; masked Adam keeps them there.
   const state: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
   for (const layer of pruned) {
@@ -41,7 +45,6 @@ export async function pruneModel(model: LeNet, config: TrainConfig, sparsity: nu
     }
   }
   model.loadStateDict(state, { strict: false });
-  return masks;
 }
 
 /** Weights and biases as saved for lottery-ticket rewinding. */
