@@ -8,13 +8,10 @@
  *     its theoretical speedup (dense FLOPs / compacted FLOPs).
  */
 import {
-  compactLeNet, compactModel, flops, INPUT_SIZE, LeNet, loadHam10000, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, structuredPrune, withMasks,
+  compactLeNet, compactModel, flops, INPUT_SIZE, LeNet, loadHam10000, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, SparseLeNet, structuredPrune, withMasks,
   type PrunableLayer,
 } from '@sparsenet/sparsenet';
-import {
-  flatten, maxPool2d, noGrad, optim, Random, runtime, sparseConv2d, sparseConv2dWeight, sparseLinear, sparseLinearWeight, tensor,
-  type nn, type SparseConv2dWeight, type SparseLinearWeight, type Tensor,
-} from '@sparsenet/tensor';
+import { noGrad, optim, Random, runtime, tensor, type nn, type Tensor } from '@sparsenet/tensor';
 import { syntheticBatch, timeInference, TrainingStep, type HostBatch } from './lenet.js';
 import type { Table } from './table.js';
 import type { TimingOptions } from './timing.js';
@@ -56,11 +53,11 @@ export async function measureSparsity(table: Table, options: SparsityOptions): P
       const pruned = withMasks(layers, magnitudePrune(layers, { fraction: sparsity }));
       const theoretical = flops(pruned, INPUT).theoreticalSpeedup;
       const masked = maskedModel(state, pruned);
-      const packed = packLayers(pruned);
+      const packed = SparseLeNet.fromLayers(pruned);
       try {
         // Dense again right before: the machine's load drifts, and each ratio should compare like with like.
         const base = await timeInference(model, batch, timing);
-        const forward = sparseForward(masked, packed);
+        const forward = (x: Tensor) => packed.forward(x);
         const sparse = await withForcedSparse(() => timeInference(masked, batch, timing, forward));
         const auto = await timeInference(masked, batch, timing, forward);
         const maskedTime = sparsity === 0.95 ? await timeInference(masked, batch, timing) : null;
@@ -73,11 +70,11 @@ export async function measureSparsity(table: Table, options: SparsityOptions): P
         table.add({
           section: 'sparsity', name: `unstructured ${(100 * sparsity).toFixed(0)}%`, value: speedup, unit: 'x dense', fraction: speedup / theoretical, of: `${theoretical.toFixed(1)}x theory`,
           note: `${auto.imagesPerSecond.toFixed(0)} img/s (dense ${base.imagesPerSecond.toFixed(0)}); all-sparse kernels ${sparseSpeedup.toFixed(2)}x${maskedSpeedup === null ? '' : `; masks on dense kernels ${maskedSpeedup.toFixed(2)}x`}; picks ${picks}; |sparse - masked| <= ${error.toExponential(1)}`,
-          data: { sparsity, theoretical, speedup, sparseSpeedup, maskedSpeedup, imagesPerSecond: auto.imagesPerSecond, denseImagesPerSecond: base.imagesPerSecond, picks, density: Object.fromEntries(Object.entries(packed).map(([k, w]) => [k, w.density])) },
+          data: { sparsity, theoretical, speedup, sparseSpeedup, maskedSpeedup, imagesPerSecond: auto.imagesPerSecond, denseImagesPerSecond: base.imagesPerSecond, picks, density: Object.fromEntries(Object.entries(packed.kept).map(([k, w]) => [k, w.density])) },
         });
       } finally {
         masked.dispose();
-        Object.values(packed).forEach((w) => w.dispose());
+        packed.dispose();
       }
     }
     const breakEven = findBreakEven(unstructured.map((u) => ({ sparsity: u.sparsity, speedup: u.sparseSpeedup })));
@@ -160,33 +157,6 @@ function maskedModel(state: nn.StateDict, layers: PrunableLayer[]): LeNet {
   return model;
 }
 
-interface PackedLeNet {
-  conv1: SparseConv2dWeight;
-  conv2: SparseConv2dWeight;
-  fc1: SparseLinearWeight;
-  fc2: SparseLinearWeight;
-  fc3: SparseLinearWeight;
-}
-
-/** The pruned weights in the sparse kernels' formats: what a model would build when its masks change. */
-function packLayers(layers: PrunableLayer[]): PackedLeNet {
-  const byName = Object.fromEntries(layers.map((l) => [l.name, l]));
-  const conv = (name: string) => sparseConv2dWeight(byName[name].weight, byName[name].shape as [number, number, number, number], byName[name].mask);
-  const fc = (name: string) => sparseLinearWeight(byName[name].weight, byName[name].shape as [number, number], byName[name].mask);
-  return { conv1: conv('conv1'), conv2: conv('conv2'), fc1: fc('fc1'), fc2: fc('fc2'), fc3: fc('fc3') };
-}
-
-/** LeNet.forward with every conv and linear on the sparse kernels (biases from the model). */
-function sparseForward(model: LeNet, w: PackedLeNet): (x: Tensor) => Tensor {
-  return (x) => {
-    let h = maxPool2d(sparseConv2d(x, w.conv1, model.conv1.bias, { activation: 'relu' }), 2);
-    h = maxPool2d(sparseConv2d(h, w.conv2, model.conv2.bias, { activation: 'relu' }), 2);
-    h = sparseLinear(flatten(h), w.fc1, model.fc1.bias, { activation: 'relu' });
-    h = sparseLinear(h, w.fc2, model.fc2.bias, { activation: 'relu' });
-    return sparseLinear(h, w.fc3, model.fc3.bias);
-  };
-}
-
 /** Runs `fn` with every sparse op forced onto its sparse kernel. */
 async function withForcedSparse<T>(fn: () => Promise<T>): Promise<T> {
   const { tuner } = runtime().runner;
@@ -198,10 +168,10 @@ async function withForcedSparse<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What the tuner chose per layer, e.g. 'conv1 dense, conv2 sparse, ...' (s/d in layer order). */
-async function tunedPicks(packed: PackedLeNet): Promise<string> {
+/** What the tuner chose per layer, e.g. 'conv1 D conv2 S ...' (S sparse kernel, D dense, in layer order). */
+async function tunedPicks(packed: SparseLeNet): Promise<string> {
   const choices = runtime().runner.tuner.export();
-  return Object.entries(packed)
+  return Object.entries(packed.kept)
     .map(([name, w]) => {
       const kernel = name.startsWith('conv') ? 'sparse_conv2d' : 'sparse_linear';
       const pick = Object.entries(choices).find(([key]) => key.startsWith(`${kernel}:`) && key.endsWith(`:nnz${w.nonzeros}`))?.[1] ?? '?';
@@ -211,9 +181,9 @@ async function tunedPicks(packed: PackedLeNet): Promise<string> {
 }
 
 /** Largest |logit difference| between the sparse kernels and the masked dense ones on the timing batch. */
-async function maxDifference(model: LeNet, packed: PackedLeNet, batch: HostBatch): Promise<number> {
+async function maxDifference(model: LeNet, packed: SparseLeNet, batch: HostBatch): Promise<number> {
   const x = tensor(batch.x, [batch.n, 3, INPUT_SIZE, INPUT_SIZE]);
-  const outputs = noGrad(() => [model.forward(x), sparseForward(model, packed)(x)]);
+  const outputs = noGrad(() => [model.forward(x), packed.forward(x)]);
   try {
     const [a, b] = (await Promise.all(outputs.map((t) => t.toArray()))) as Float32Array[];
     return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);

@@ -109,7 +109,7 @@ function fakeResult(pruner: string, targetSparsity: number, seed: number, accura
   return {
     unit: `seed${seed}/${pruner === 'dense' ? 'dense' : `${pruner}-${targetSparsity}`}`, pruner, targetSparsity, seed,
     testAccuracy: accuracy, testBalancedAccuracy: accuracy / 2, testLoss: 1, sparsity: targetSparsity, params: 100, nonzeroParams: 100 * (1 - targetSparsity),
-    flops: 1e6, denseFlops: 2e6, compressionRatio: 1 / (1 - targetSparsity), theoreticalSpeedup: 2, msPerImage: 0.5,
+    flops: 1e6, denseFlops: 2e6, compressionRatio: 1 / (1 - targetSparsity), theoreticalSpeedup: 2, msPerImage: 0.5, sparseMsPerImage: pruner === 'dense' ? null : 0.3,
     compactMsPerImage: pruner === 'structured' ? 0.25 : null, compactParams: null, compactFlops: null, compactWidths: null, trainSeconds: 1,
   };
 }
@@ -141,7 +141,9 @@ const TINY: SweepConfig = {
 const TIMING: TimingOptions = { batchSize: 64, warmup: 1, blocks: 2, batchesPerBlock: 1 };
 const hooks = { log: () => {}, timing: TIMING };
 /** Everything but the timings, which differ run to run. */
-const metricsOf = (r: UnitResult) => ({ ...r, msPerImage: 0, compactMsPerImage: r.compactMsPerImage === null ? null : 0, trainSeconds: 0 });
+const metricsOf = (r: UnitResult) => ({
+  ...r, msPerImage: 0, sparseMsPerImage: r.sparseMsPerImage === null ? null : 0, compactMsPerImage: r.compactMsPerImage === null ? null : 0, trainSeconds: 0,
+});
 
 describe('sweep runs', () => {
   const root = mkdtempSync(join(tmpdir(), 'sweep-'));
@@ -169,6 +171,9 @@ describe('sweep runs', () => {
     expect(structured.compactWidths).toBe('3-8-60-42');
     expect(structured.compactMsPerImage).toBeGreaterThan(0);
     expect(magnitude.compactMsPerImage).toBeNull();
+    expect(dense.sparseMsPerImage).toBeNull();
+    for (const pruned of [magnitude, structured]) expect(pruned.sparseMsPerImage).toBeGreaterThan(0);
+    expect(md).toContain('ms/img (sparse kernels)');
   });
 
   it('computes compression_ratio and theoretical_speedup from the saved masks as ShrinkBench defines them', () => {
@@ -246,7 +251,8 @@ describe('sweep runs', () => {
     expect(results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
     const copy = JSON.parse(readFileSync(join(parts[1], 'seed0/dense.copy-2-of-2/sweep-unit.json'), 'utf8')).result as UnitResult;
     expect(metricsOf(copy)).toEqual(metricsOf(wholeResults[0]));
-    const strip = (md: string) => md.replace(/\| [\d.]+ \| (–|[\d.]+) \|\n/g, '|\n');
+    // Without the timings (the last three columns: masked, sparse kernels, compacted), which differ run to run.
+    const strip = (md: string) => md.replace(/\| [\d.]+ \| (–|[\d.]+) \| (–|[\d.]+) \|\n/g, '|\n');
     expect(strip(summaryMarkdown(summary))).toEqual(strip(summaryMarkdown(summarize(grid, wholeResults))));
     expect(readFileSync(join(merged, 'sweep.md'), 'utf8')).toContain('| structured | 0.5 | 1 |');
   });
@@ -276,6 +282,14 @@ describe('sweep runs', () => {
     run = await runSweep({ ...TINY, out: whole }, hooks);
     expect(run.actions).toEqual({ 'seed0/dense': 'skipped', 'seed0/magnitude-0.5': 'measured', 'seed0/structured-0.5': 'resumed' });
     expect(run.results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
+
+    // A result from before the sparse-kernel timing is measured again, not retrained.
+    const file = JSON.parse(readFileSync(magnitude, 'utf8'));
+    delete file.result.sparseMsPerImage;
+    writeFileSync(magnitude, JSON.stringify(file));
+    run = await runSweep({ ...TINY, out: whole }, hooks);
+    expect(run.actions).toEqual({ 'seed0/dense': 'skipped', 'seed0/magnitude-0.5': 'measured', 'seed0/structured-0.5': 'skipped' });
+    expect(run.results[1].sparseMsPerImage).toBeGreaterThan(0);
 
     await expect(runSweep({ ...TINY, epochs: 2, out: whole }, hooks)).rejects.toThrow(/seed0\/dense\/sweep-unit.json was started with other settings \(epochs 2 here, 1 there\)/);
   });

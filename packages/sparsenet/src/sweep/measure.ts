@@ -1,10 +1,13 @@
 /**
  * What the sweep measures on a trained checkpoint: sparsity and parameter counts from its masks, FLOPs (dense
- * and effective), ShrinkBench's compression_ratio and theoretical_speedup, and inference time per image. For
+ * and effective), ShrinkBench's compression_ratio and theoretical_speedup, and inference time per image: the
+ * model as trained (masks on the dense kernels, as ShrinkBench times it) and, for a pruned model, its weights
+ * packed for the sparse kernels (SparseLeNet; the tuner keeps a layer dense where that is faster). For
  * structured pruning the compacted model (a smaller dense LeNet with the same outputs) is timed too.
  */
 import { beginScope, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { INPUT_SIZE, LeNet, type LeNetWidths } from '../model.js';
+import { SparseLeNet } from '../sparse-model.js';
 import { compactLeNet, flops, sparsityReport, type PrunableLayer } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 
@@ -46,6 +49,8 @@ export interface CompactMeasurement {
 export interface Measurement extends ModelCounts {
   /** The model as trained (SparseNet: masked forward; baseline: dense LeNet). */
   msPerImage: number;
+  /** A SparseNet's weights on the sparse kernels; null for a dense model. */
+  sparseMsPerImage: number | null;
   compact: CompactMeasurement | null;
 }
 
@@ -107,11 +112,11 @@ export function randomImages(n: number, seed: number): Tensor {
  * that every model runs its tuned kernels), then `blocks` blocks of `batchesPerBlock` forwards with one
  * synchronisation per block; the median block divided by its images. The same loop times every model.
  */
-export async function timeInference(model: LeNet, options: TimingOptions = DEFAULT_TIMING): Promise<number> {
+export async function timeInference(model: LeNet | SparseLeNet, options: TimingOptions = DEFAULT_TIMING): Promise<number> {
   const { runner } = runtime();
   const input = randomImages(options.batchSize, 1);
-  const wasTraining = model.training;
-  model.eval();
+  const wasTraining = model instanceof LeNet && model.training;
+  if (model instanceof LeNet) model.eval();
   const forward = () => {
     const scope = beginScope();
     try {
@@ -139,7 +144,7 @@ export async function timeInference(model: LeNet, options: TimingOptions = DEFAU
     return samples[samples.length >> 1] / (options.batchesPerBlock * options.batchSize);
   } finally {
     input.dispose();
-    model.train(wasTraining);
+    if (model instanceof LeNet) model.train(wasTraining);
   }
 }
 
@@ -151,6 +156,15 @@ export async function measureCheckpoint(path: string, options: { sparse: boolean
     const layers = await model.prunableLayers();
     const counts = modelCounts(layers);
     const msPerImage = await timeInference(model, timing);
+    let sparseMsPerImage: number | null = null;
+    if (options.sparse) {
+      const packed = SparseLeNet.fromLayers(layers);
+      try {
+        sparseMsPerImage = await timeInference(packed, timing);
+      } finally {
+        packed.dispose();
+      }
+    }
     let compact: CompactMeasurement | null = null;
     if (options.compact) {
       const compaction = compactLeNet(layers, { inputSize: INPUT });
@@ -161,7 +175,7 @@ export async function measureCheckpoint(path: string, options: { sparse: boolean
         small.dispose();
       }
     }
-    return { ...counts, msPerImage, compact };
+    return { ...counts, msPerImage, sparseMsPerImage, compact };
   } finally {
     model.dispose();
   }

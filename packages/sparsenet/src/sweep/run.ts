@@ -6,7 +6,8 @@
  * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks.
  *
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
- * unit with a result is skipped, a trained but unmeasured one measured, a started one resumed by the trainer;
+ * unit with a result is skipped, a trained but unmeasured one measured (also one whose result lacks a
+ * measurement this version takes), a started one resumed by the trainer;
  * a folder started with other settings is refused. Kernel tuning choices are kept in <out>/tuning.json so a
  * rerun does not tune again and every unit runs the same kernel variants.
  */
@@ -125,7 +126,7 @@ async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null,
   const spec = unitSpec(unit, grid);
   const filePath = join(dir, 'sweep-unit.json');
   const existing = readUnitFile(filePath, spec);
-  if (existing?.result) return { result: existing.result, action: 'skipped' };
+  if (existing?.result && isComplete(existing.result)) return { result: existing.result, action: 'skipped' };
   mkdirSync(dir, { recursive: true });
   if (!existing) writeFileAtomic(filePath, `${JSON.stringify({ spec }, null, 2)}\n`);
   const log = hooks.log ?? (() => {});
@@ -153,12 +154,17 @@ async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null,
     testAccuracy: final.testAccuracy, testBalancedAccuracy: final.testBalancedAccuracy, testLoss: final.testLoss,
     sparsity: m.sparsity, params: m.params, nonzeroParams: m.nonzeroParams, flops: m.flops, denseFlops: m.denseFlops,
     compressionRatio: m.compressionRatio, theoreticalSpeedup: m.theoreticalSpeedup, msPerImage: m.msPerImage,
-    compactMsPerImage: m.compact?.msPerImage ?? null, compactParams: m.compact?.params ?? null, compactFlops: m.compact?.flops ?? null,
+    sparseMsPerImage: m.sparseMsPerImage, compactMsPerImage: m.compact?.msPerImage ?? null, compactParams: m.compact?.params ?? null, compactFlops: m.compact?.flops ?? null,
     compactWidths: w ? `${w.conv1}-${w.conv2}-${w.fc1}-${w.fc2}` : null,
     trainSeconds: final.trainSeconds,
   };
   writeFileAtomic(filePath, `${JSON.stringify({ spec, result }, null, 2)}\n`);
   return { result, action };
+}
+
+/** A result with every field this version measures (results written before the sparse timing lack it). */
+function isComplete(result: UnitResult): boolean {
+  return result.sparseMsPerImage !== undefined;
 }
 
 /** Runs the shard's units (all of them for 1/1) and, for 1/1, writes the tables. */

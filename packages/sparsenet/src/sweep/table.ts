@@ -20,6 +20,8 @@ export interface UnitResult extends ModelCounts {
   testLoss: number;
   /** Inference of the model as trained (masked SparseNet; the baseline's dense LeNet). */
   msPerImage: number;
+  /** Fine-tunes: the weights on the sparse kernels (SparseLeNet); null for the baseline. */
+  sparseMsPerImage: number | null;
   /** Structured rows: the compacted dense model. */
   compactMsPerImage: number | null;
   compactParams: number | null;
@@ -55,6 +57,7 @@ const METRICS: readonly Metric[] = [
   { key: 'compressionRatio', csv: 'compression_ratio', label: 'compression_ratio', digits: 2 },
   { key: 'theoreticalSpeedup', csv: 'theoretical_speedup', label: 'theoretical_speedup', digits: 2 },
   { key: 'msPerImage', csv: 'ms_per_image', label: 'ms/img (masked)', digits: 4 },
+  { key: 'sparseMsPerImage', csv: 'sparse_ms_per_image', label: 'ms/img (sparse kernels)', digits: 4 },
   { key: 'compactMsPerImage', csv: 'compact_ms_per_image', label: 'ms/img (compact)', digits: 4 },
   { key: 'compactParams', csv: 'compact_params', digits: 0 },
   { key: 'compactFlops', csv: 'compact_flops', digits: 0 },
@@ -161,6 +164,7 @@ export function sweepRows(summary: readonly SummaryRow[]): { rows: SweepRow[]; b
     compression_ratio: s.mean.compressionRatio,
     theoretical_speedup: s.mean.theoreticalSpeedup,
     ms_per_image: s.mean.msPerImage,
+    sparse_ms_per_image: s.mean.sparseMsPerImage,
     compact_ms_per_image: s.mean.compactMsPerImage,
   }));
   return { rows, baseline: baseline ?? undefined };
