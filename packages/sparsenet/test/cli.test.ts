@@ -53,6 +53,20 @@ describe('eval and predict', () => {
     expect(e.metrics.confusion).toEqual(final.testConfusion);
   });
 
+  it('eval --sparse-kernels gives the same metrics on the sparse kernels', async () => {
+    const dense = await evaluateCheckpoint({ checkpoint });
+    const printed: string[] = [];
+    const json = join(work, 'sparse-eval.json');
+    await evalCommand(['--checkpoint', checkpoint, '--sparse-kernels', '--json', json], (t) => printed.push(t));
+    const sparse = JSON.parse(readFileSync(json, 'utf8'));
+    expect(dense.kernels).toBe('dense');
+    expect(sparse.kernels).toBe('sparse');
+    expect(printed[0]).toContain(', on the sparse kernels');
+    expect(sparse.confusion).toEqual(dense.metrics.confusion);
+    expectNear(sparse.accuracy, dense.metrics.accuracy, 'accuracy');
+    expectNear(sparse.loss, dense.metrics.loss, 'loss', 1e-5);
+  });
+
   it("eval's sparsity lines count the zeros of weight x mask, as the trainer's sparsity.txt does", async () => {
     const e = await evaluateCheckpoint({ checkpoint });
     const { tensors } = safetensors.decode(new Uint8Array(readFileSync(checkpoint)));

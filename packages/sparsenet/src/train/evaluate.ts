@@ -4,18 +4,21 @@
  */
 import { beginScope, empty, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
-import type { LeNet } from '../model.js';
-import { NUM_CLASSES } from '../model.js';
+import { LeNet, NUM_CLASSES } from '../model.js';
+import type { SparseLeNet } from '../sparse-model.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 
-export async function predictLogits(model: LeNet, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
+/** LeNet, or its weights packed for the sparse kernels. */
+export type InferenceModel = LeNet | SparseLeNet;
+
+export async function predictLogits(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;
   const n = dataset.count;
   if (n === 0) return new Float32Array(0);
   const all = empty([n, NUM_CLASSES], 'f32', 'evaluation logits');
   const { runner } = runtime();
-  const wasTraining = model.training;
-  model.eval();
+  const wasTraining = model instanceof LeNet && model.training;
+  if (model instanceof LeNet) model.eval();
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
@@ -32,11 +35,11 @@ export async function predictLogits(model: LeNet, dataset: ImageDataset, options
     return (await all.toArray({ checkFinite: true })) as Float32Array;
   } finally {
     all.dispose();
-    model.train(wasTraining);
+    if (model instanceof LeNet) model.train(wasTraining);
   }
 }
 
-export async function evaluate(model: LeNet, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<ClassificationMetrics> {
+export async function evaluate(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<ClassificationMetrics> {
   const logits = await predictLogits(model, dataset, options);
   return classificationMetrics(logits, dataset.labels, NUM_CLASSES);
 }
