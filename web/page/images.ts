@@ -4,13 +4,7 @@
  * and a batch becomes normalised NCHW floats.
  */
 import { INPUT_SIZE } from '../../packages/sparsenet/src/model.js';
-
-/**
- * The training normalisation, data/dataset.ts's DEFAULT_NORMALIZATION (that module reads files with node:fs, so
- * the page cannot import it; the browser test checks that the page's probabilities equal Node's evaluate).
- */
-const MEAN = 0.5;
-const STD = 0.5;
+import { DEFAULT_NORMALIZATION, normalizationTable } from '../../packages/sparsenet/src/data/normalization.js';
 
 /** RGB bytes, row-major HWC, of an image file. No colour management, so the bytes are the JPEG's own. */
 export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8Array> {
@@ -36,13 +30,14 @@ export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8A
   return rgb;
 }
 
-/** A batch [N, 3, size, size] of normalised floats from HWC RGB bytes, computed as data/dataset.ts's gatherBatch. */
+/** A batch [N, 3, size, size] of normalised floats from HWC RGB bytes, with gatherBatch's table (no flips). */
 export function normalisedBatch(images: readonly Uint8Array[], size = INPUT_SIZE): Float32Array {
+  const table = normalizationTable(DEFAULT_NORMALIZATION);
   const plane = size * size;
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((rgb, b) => {
     for (let c = 0; c < 3; c++) {
-      for (let p = 0; p < plane; p++) out[(b * 3 + c) * plane + p] = (rgb[3 * p + c] / 255 - MEAN) / STD;
+      for (let p = 0; p < plane; p++) out[(b * 3 + c) * plane + p] = table[c * 256 + rgb[3 * p + c]];
     }
   });
   return out;

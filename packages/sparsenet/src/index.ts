@@ -2,6 +2,7 @@ export * from './prune/index.js';
 export * from './data/index.js';
 export * from './model.js';
 export * from './sparse-model.js';
+export * from './model-state.js';
 export * from './train/config.js';
 export * from './train/metrics.js';
 export * from './train/evaluate.js';

@@ -4,9 +4,9 @@
  */
 import { Random } from '@sparsenet/tensor';
 import { CLASSES, countByClass } from './metadata.js';
+import { CHANNELS, DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from './normalization.js';
 import { lesionsOnSeveralSides, SPLIT_NAMES, type SplitAssignment, type SplitName } from './split.js';
 
-export const CHANNELS = 3;
 
 /** N square RGB images as bytes [N, size, size, 3] (HWC, as decoded) with labels in CLASSES order. */
 export class ImageDataset {
@@ -72,25 +72,6 @@ export class ImageDataset {
     for (const name of SPLIT_NAMES) parts[name] = this.subset(members[name]);
     return parts;
   }
-}
-
-/** Per-channel x' = (x/255 - mean) / std. */
-export interface Normalization {
-  mean: readonly number[];
-  std: readonly number[];
-}
-
-/** The seed's Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)): bytes to [-1, 1]. */
-export const DEFAULT_NORMALIZATION: Normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-
-/** 256 float32 values per channel, so normalising a byte is one lookup. */
-function normalizationTable({ mean, std }: Normalization): Float32Array {
-  if (mean.length !== CHANNELS || std.length !== CHANNELS || std.some((s) => !(s > 0))) {
-    throw new Error(`normalization: need ${CHANNELS} means and ${CHANNELS} positive stds, got mean [${mean}] std [${std}]`);
-  }
-  const table = new Float32Array(CHANNELS * 256);
-  for (let c = 0; c < CHANNELS; c++) for (let v = 0; v < 256; v++) table[c * 256 + v] = (v / 255 - mean[c]) / std[c];
-  return table;
 }
 
 export interface GatherOptions {

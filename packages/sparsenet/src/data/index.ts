@@ -12,18 +12,8 @@ export {
   type SplitName,
   type SplitOptions,
 } from './split.js';
-export {
-  BatchLoader,
-  CHANNELS,
-  DEFAULT_NORMALIZATION,
-  ImageDataset,
-  gatherBatch,
-  type Batch,
-  type BatchOptions,
-  type GatherOptions,
-  type LoaderState,
-  type Normalization,
-} from './dataset.js';
+export { CHANNELS, DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from './normalization.js';
+export { BatchLoader, ImageDataset, gatherBatch, type Batch, type BatchOptions, type GatherOptions, type LoaderState } from './dataset.js';
 export { DATA_CODE_VERSION, cacheFile, defaultCacheDir, fingerprint, readCache, writeCache, type CacheKey, type CachedImages } from './cache.js';
 export { DEFAULT_IMAGE_SIZE, defaultDataDir, loadHam10000, loadHam10000Splits, type LoadOptions, type LoadedHam10000, type SplitLoadOptions } from './load.js';
 export { DEFAULT_JPEG_QUALITY, prepareHam10000, type PrepareOptions, type PrepareResult } from './prepare.js';

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { csvField, parseCsv } from './csv.js';
-import { CHANNELS } from './dataset.js';
+import { CHANNELS } from './normalization.js';
 import { encodeJpeg, type SkippedImage } from './images.js';
 import { DEFAULT_IMAGE_SIZE, loadHam10000 } from './load.js';
 import { CLASSES, METADATA_FILE } from './metadata.js';

@@ -4,34 +4,10 @@
  * sparsity accounting works on the checkpoint's tensors on the host, with no device.
  */
 import { getDevice, type nn } from '@sparsenet/tensor';
-import { LAYER_NAMES, LeNet, type LeNetWidths } from '../model.js';
+import { LAYER_NAMES, LeNet } from '../model.js';
+import { lenetArchitecture, modelState, type LeNetArchitecture } from '../model-state.js';
 import { sparsityReport, type SparsityLayer, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-
-export interface LeNetArchitecture {
-  /** Masked layers (SparseNet). */
-  sparse: boolean;
-  widths: LeNetWidths;
-}
-
-const MODEL_KEY = new RegExp(`^(${LAYER_NAMES.join('|')})\\.`);
-
-/** The model's entries of a state dict (a resume checkpoint also holds optimizer moments and rewind weights). */
-export function modelState(state: nn.StateDict): nn.StateDict {
-  return Object.fromEntries(Object.entries(state).filter(([name]) => MODEL_KEY.test(name)));
-}
-
-/** LeNet's kind and widths read from a state dict; throws naming the file when a layer's weight is missing. */
-export function lenetArchitecture(state: nn.StateDict, file: string): LeNetArchitecture {
-  const outputs = (layer: string) => {
-    const weight = state[`${layer}.weight`];
-    if (!weight) throw new Error(`checkpoint ${file}: no '${layer}.weight'; not a LeNet/SparseNet checkpoint (it has ${Object.keys(state).slice(0, 6).join(', ') || 'no tensors'})`);
-    return weight.shape[0];
-  };
-  const [conv1, conv2, fc1, fc2] = ['conv1', 'conv2', 'fc1', 'fc2'].map(outputs);
-  outputs('fc3');
-  return { sparse: Object.keys(state).some((name) => name.endsWith('.weight_mask')), widths: { conv1, conv2, fc1, fc2 } };
-}
 
 /** Per layer: the weight with its masks, as sparsityReport takes them. */
 export function sparsityLayers(state: nn.StateDict): SparsityLayer[] {

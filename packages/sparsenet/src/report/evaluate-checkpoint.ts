@@ -12,7 +12,8 @@ import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
 import type { ClassificationMetrics } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
-import { checkpointSparsity, describeArchitecture, loadCheckpointModel, type LeNetArchitecture } from './checkpoint-model.js';
+import { checkpointSparsity, describeArchitecture, loadCheckpointModel } from './checkpoint-model.js';
+import type { LeNetArchitecture } from '../model-state.js';
 import { SparseLeNet } from '../sparse-model.js';
 
 export const EVAL_SPLITS = ['test', 'val', 'train', 'all'] as const;

@@ -17,7 +17,8 @@ import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord, FinalRecord } from '../train/run-files.js';
 import { commandUsage, parseCommand } from './args.js';
-import { checkpointSparsity, modelState } from './checkpoint-model.js';
+import { checkpointSparsity } from './checkpoint-model.js';
+import { modelState } from '../model-state.js';
 
 export const FIGURES_DIR = 'figures';
 export const REPORT_FILE = 'report.html';
