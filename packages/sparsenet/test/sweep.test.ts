@@ -158,8 +158,14 @@ describe('sweep runs', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('runs every unit into its own folder and writes the tables', async () => {
-    const run = await runSweep({ ...TINY, out: whole }, hooks);
+    const lines: string[] = [];
+    const run = await runSweep({ ...TINY, out: whole }, { ...hooks, log: (line) => lines.push(line) });
     wholeResults = run.results;
+    // Each unit's line; the time left is estimated from the units trained so far, until none is left.
+    const unitLines = lines.filter((line) => line.startsWith('sweep ['));
+    expect(unitLines).toHaveLength(3);
+    expect(unitLines[0]).toMatch(/^sweep \[1\/3\] seed0\/dense: trained \(\d+ s\): test acc [\d.]+, .*; about \d+ min left$/);
+    expect(unitLines[2]).not.toMatch(/left/);
     expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/magnitude-0.5': 'trained', 'seed0/structured-0.5': 'trained' });
     for (const file of ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', 'tradeoff.png', 'report.html', 'sweep-part-1-of-1.json']) expect(existsSync(join(whole, file)), file).toBe(true);
     const md = readFileSync(join(whole, 'sweep.md'), 'utf8');

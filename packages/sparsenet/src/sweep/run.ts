@@ -167,6 +167,14 @@ function isComplete(result: UnitResult): boolean {
   return result.sparseMsPerImage !== undefined;
 }
 
+/** Whether the unit folder already holds a complete result (whatever its settings; runUnit checks those). */
+function hasCompleteResult(dir: string): boolean {
+  const path = join(dir, 'sweep-unit.json');
+  if (!existsSync(path)) return false;
+  const result = (JSON.parse(readFileSync(path, 'utf8')) as UnitFile).result;
+  return result !== undefined && isComplete(result);
+}
+
 /** Runs the shard's units (all of them for 1/1) and, for 1/1, writes the tables. */
 export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Promise<SweepRun> {
   if (config.merge) throw new Error('runSweep: --merge is handled by mergeSweep');
@@ -197,8 +205,13 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const work = enumerateUnits(grid).filter((u) => ownedIds.has(u.id) || copyIds.has(u.id));
   const actions: Record<string, UnitAction> = {};
   log(`sweep part ${shard.index}/${shard.count}: ${owned.length} units${copies.length ? ` + ${copies.length} baseline cop${copies.length > 1 ? 'ies' : 'y'}` : ''} into ${out}`);
+  const folderOf = (unit: SweepUnit) => unitFolder(unit, ownedIds.has(unit.id) ? undefined : shard);
+  // For the time-left estimate: the units still to train, weighed by epochs, at the pace of those trained here.
+  let costLeft = work.filter((u) => !hasCompleteResult(join(out, folderOf(u)))).reduce((sum, u) => sum + u.cost, 0);
+  let trainedCost = 0;
+  let trainedSeconds = 0;
   for (const [i, unit] of work.entries()) {
-    const folder = unitFolder(unit, ownedIds.has(unit.id) ? undefined : shard);
+    const folder = folderOf(unit);
     const dir = join(out, folder);
     if (unit.kind === 'dense') baselineDirs.set(unit.seed, dir);
     const started = performance.now();
@@ -209,8 +222,14 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
       results.set(unit.id, result);
       writePart();
     }
-    const seconds = ((performance.now() - started) / 1000).toFixed(0);
-    log(`sweep [${i + 1}/${work.length}] ${folder}: ${action} (${seconds} s): test acc ${result.testAccuracy.toFixed(4)}, sparsity ${result.sparsity.toFixed(3)}, ${result.msPerImage.toFixed(3)} ms/img`);
+    const seconds = (performance.now() - started) / 1000;
+    if (action !== 'skipped') costLeft -= unit.cost;
+    if (action === 'trained') {
+      trainedCost += unit.cost;
+      trainedSeconds += seconds;
+    }
+    const left = trainedCost > 0 && costLeft > 0 ? `; about ${Math.ceil((trainedSeconds / trainedCost) * costLeft / 60)} min left` : '';
+    log(`sweep [${i + 1}/${work.length}] ${folder}: ${action} (${seconds.toFixed(0)} s): test acc ${result.testAccuracy.toFixed(4)}, sparsity ${result.sparsity.toFixed(3)}, ${result.msPerImage.toFixed(3)} ms/img${left}`);
   }
   const ordered = owned.map((u) => results.get(u.id)!);
   const tablesWritten = shard.count === 1;
