@@ -30,7 +30,14 @@ describe('training runs', () => {
     await getDevice();
     // Fixed variants: both runs must use the same kernels, and tuning would dominate this small test.
     runtime().runner.tuner.force({ matmul: 'register', conv2d: 'register' });
-    const whole = await train(base(tmp('whole')), quiet);
+    const lines: string[] = [];
+    const whole = await train(base(tmp('whole')), { log: (line) => lines.push(line) });
+    // Each epoch: its metrics line, then per-class test recall and (a masked model) per-layer sparsity.
+    const recallLines = lines.filter((line) => line.startsWith('  test recall '));
+    expect(recallLines).toHaveLength(3);
+    expect(recallLines[2]).toMatch(/^  test recall akiec (-|[\d.]+) bcc .* vasc (-|[\d.]+) \| sparsity conv1 [\d.]+ conv2 [\d.]+ fc1 [\d.]+ fc2 [\d.]+ fc3 [\d.]+$/);
+    // At the end: the final model's recall per class and confusion matrix.
+    expect(lines).toContain('confusion matrix (rows: true class, columns: predicted):');
 
     const out = tmp('killed');
     const killed = new Error('killed after epoch 2');

@@ -10,7 +10,7 @@ import { CLASSES, DEFAULT_SPLIT, SPLIT_FILE, defaultDataDir, loadHam10000, readS
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
-import type { ClassificationMetrics } from '../train/metrics.js';
+import { formatClassMetrics, type ClassificationMetrics } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
 import { checkpointSparsity, describeArchitecture, loadCheckpointModel } from './checkpoint-model.js';
 import type { LeNetArchitecture } from '../model-state.js';
@@ -104,21 +104,13 @@ const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '-');
 /** The evaluation as text: metrics, per-class recall, the confusion matrix and the seed's sparsity lines. */
 export function formatEvaluation(e: CheckpointEvaluation): string {
   const m = e.metrics;
-  const width = Math.max(...CLASSES.map((c) => c.length), ...m.confusion.flat().map((n) => String(n).length)) + 2;
-  const cell = (text: string | number) => String(text).padStart(width);
-  const support = m.confusion.map((row) => row.reduce((a, b) => a + b, 0));
   return [
     `checkpoint: ${e.checkpoint}: ${describeArchitecture(e.architecture)}${e.kernels === 'sparse' ? ', on the sparse kernels' : ''}`,
     `data: ${e.dataDir}, ${e.split === 'all' ? 'all images' : `${e.split} part of ${e.splitSource}`}: ${m.count} images` +
       (e.unassigned ? ` (${e.unassigned} loaded images not in the split file left out)` : ''),
     `accuracy ${fixed(m.accuracy)}, balanced accuracy ${fixed(m.balancedAccuracy)}, loss ${fixed(m.loss)}`,
     '',
-    'recall per class:',
-    ...CLASSES.map((c, i) => `  ${c.padEnd(width - 2)} ${fixed(m.recall[i])}  (${support[i]} images)`),
-    '',
-    'confusion matrix (rows: true class, columns: predicted):',
-    `  ${' '.repeat(width - 2)}${CLASSES.map(cell).join('')}`,
-    ...m.confusion.map((row, r) => `  ${CLASSES[r].padEnd(width - 2)}${row.map(cell).join('')}`),
+    ...formatClassMetrics(m, CLASSES),
     '',
     'sparsity:',
     formatSparsity(e.sparsity, { withTotal: true }),

@@ -58,3 +58,20 @@ export function softmax(logits: ArrayLike<number>): number[] {
   const sum = exps.reduce((a, b) => a + b, 0);
   return exps.map((e) => e / sum);
 }
+
+const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '-');
+
+/** Per-class recall (with each class's image count) and the confusion matrix, as text lines. */
+export function formatClassMetrics(m: ClassificationMetrics, classNames: readonly string[]): string[] {
+  const width = Math.max(...classNames.map((c) => c.length), ...m.confusion.flat().map((n) => String(n).length)) + 2;
+  const cell = (text: string | number) => String(text).padStart(width);
+  const support = m.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  return [
+    'recall per class:',
+    ...classNames.map((c, i) => `  ${c.padEnd(width - 2)} ${fixed(m.recall[i])}  (${support[i]} images)`),
+    '',
+    'confusion matrix (rows: true class, columns: predicted):',
+    `  ${' '.repeat(width - 2)}${classNames.map(cell).join('')}`,
+    ...m.confusion.map((row, r) => `  ${classNames[r].padEnd(width - 2)}${row.map(cell).join('')}`),
+  ];
+}
