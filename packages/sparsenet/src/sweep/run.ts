@@ -167,14 +167,6 @@ function isComplete(result: UnitResult): boolean {
   return result.sparseMsPerImage !== undefined;
 }
 
-/** Whether the unit folder already holds a complete result (whatever its settings; runUnit checks those). */
-function hasCompleteResult(dir: string): boolean {
-  const path = join(dir, 'sweep-unit.json');
-  if (!existsSync(path)) return false;
-  const result = (JSON.parse(readFileSync(path, 'utf8')) as UnitFile).result;
-  return result !== undefined && isComplete(result);
-}
-
 /** Runs the shard's units (all of them for 1/1) and, for 1/1, writes the tables. */
 export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Promise<SweepRun> {
   if (config.merge) throw new Error('runSweep: --merge is handled by mergeSweep');
@@ -206,8 +198,9 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const actions: Record<string, UnitAction> = {};
   log(`sweep part ${shard.index}/${shard.count}: ${owned.length} units${copies.length ? ` + ${copies.length} baseline cop${copies.length > 1 ? 'ies' : 'y'}` : ''} into ${out}`);
   const folderOf = (unit: SweepUnit) => unitFolder(unit, ownedIds.has(unit.id) ? undefined : shard);
-  // For the time-left estimate: the units still to train, weighed by epochs, at the pace of those trained here.
-  let costLeft = work.filter((u) => !hasCompleteResult(join(out, folderOf(u)))).reduce((sum, u) => sum + u.cost, 0);
+  // For the time-left estimate: the units still to train (not just to measure), weighed by epochs, at the pace of
+  // those trained here.
+  let costLeft = work.filter((u) => !existsSync(join(out, folderOf(u), 'final.json'))).reduce((sum, u) => sum + u.cost, 0);
   let trainedCost = 0;
   let trainedSeconds = 0;
   for (const [i, unit] of work.entries()) {
@@ -223,7 +216,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
       writePart();
     }
     const seconds = (performance.now() - started) / 1000;
-    if (action !== 'skipped') costLeft -= unit.cost;
+    if (action === 'trained' || action === 'resumed') costLeft -= unit.cost;
     if (action === 'trained') {
       trainedCost += unit.cost;
       trainedSeconds += seconds;
