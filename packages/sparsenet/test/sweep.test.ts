@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDevice, noGrad, runtime } from '@sparsenet/tensor';
 import {
   DEFAULT_SWEEP_CONFIG, assignShards, compactLeNet, compactModel, enumerateUnits, loadLeNet, mergeParts, mergeSweep, parseSweepArgs, randomImages,
-  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
+  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, writeFinishedTables, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
 const FULL_GRID: SweepGrid = DEFAULT_SWEEP_CONFIG;
@@ -232,6 +232,18 @@ describe('sweep runs', () => {
       masked.dispose();
       compact.dispose();
     }
+  });
+
+  it('--tables-only writes the tables of the units finished so far and trains nothing', () => {
+    const { config } = parseSweepArgs(['--tables-only', '--out', whole, '--seeds', '0', '--pruners', 'magnitude,structured', '--sparsities', '0.5,0.9', '--epochs', '1', '--finetune-epochs', '1', '--batch-size', '32', '--limit', '300']);
+    expect(config.tablesOnly).toBe(true);
+    expect(writeFinishedTables(config)).toEqual({ finished: 3, total: 5 });
+    const md = readFileSync(join(whole, 'sweep.md'), 'utf8');
+    for (const row of ['| dense | 0 | 1 |', '| magnitude | 0.5 | 1 |', '| structured | 0.5 | 1 |']) expect(md).toContain(row);
+    expect(md).not.toContain('| magnitude | 0.9 |');
+    expect(existsSync(join(whole, 'seed0/magnitude-0.9'))).toBe(false);
+    expect(() => writeFinishedTables({ ...config, out: join(root, 'nothing') })).toThrow(/sweep --tables-only: no finished unit of this grid in .*nothing/);
+    expect(() => parseSweepArgs(['--tables-only', '--shard', '1/2'])).toThrow(/--tables-only reads the units in --out; it takes neither --merge nor --shard/);
   });
 
   it('two shards merged give the unsharded table, unit for unit (runs are deterministic)', async () => {

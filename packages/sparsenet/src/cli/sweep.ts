@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { parseSweepArgs, sweepHelp } from '../sweep/config.js';
 import { mergeSweep } from '../sweep/parts.js';
-import { runSweep } from '../sweep/run.js';
+import { runSweep, writeFinishedTables } from '../sweep/run.js';
 import { SWEEP_OUTPUTS } from '../sweep/table.js';
 import { runCli } from './run-cli.js';
 
@@ -14,7 +14,10 @@ runCli(async (argv) => {
     return;
   }
   if (config.merge) mergeSweep(config.merge, config.out);
-  else {
+  else if (config.tablesOnly) {
+    const { finished, total } = writeFinishedTables(config);
+    console.log(`${finished} of ${total} units finished`);
+  } else {
     const run = await runSweep(config);
     if (!run.tablesWritten) {
       console.log(`part ${config.shard.index}/${config.shard.count} finished: ${run.partPath}`);

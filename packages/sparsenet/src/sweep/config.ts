@@ -11,6 +11,8 @@ export interface SweepConfig extends SweepGrid {
   shard: Shard;
   /** Part folders to join instead of training; null when training. */
   merge: string[] | null;
+  /** Write the tables from the units finished so far in --out, and train nothing. */
+  tablesOnly: boolean;
 }
 
 export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
@@ -29,6 +31,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   out: 'runs/sweep',
   shard: { index: 1, count: 1 },
   merge: null,
+  tablesOnly: false,
 };
 
 interface Flag {
@@ -106,6 +109,7 @@ export function sweepHelp(command = 'npm run sweep --'): string {
     `       ${command} --merge DIR... [--out DIR]`,
     '',
     ...lines,
+    `  --${'tables-only'.padEnd(17)} write the tables from the units finished so far in --out (rows may have fewer seeds); train nothing`,
     `  --${'help'.padEnd(17)} this list`,
     '',
     'Each unit (a dense baseline or a fine-tune) has its own run folder under --out; a finished unit is skipped',
@@ -117,7 +121,7 @@ export function sweepHelp(command = 'npm run sweep --'): string {
 
 /** Parses argv; unknown flags and bad values throw naming the flag. */
 export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'tables-only': { type: 'boolean' } };
   for (const f of SWEEP_FLAGS) options[flagName(f.key)] = { type: 'string', multiple: f.key === 'merge' };
   let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
@@ -140,5 +144,7 @@ export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boo
     config.merge = [...config.merge!, ...positionals];
   }
   if (config.merge && values.shard !== undefined) fail('--merge joins finished parts; it does not take --shard');
+  config.tablesOnly = Boolean(values['tables-only']);
+  if (config.tablesOnly && (config.merge || values.shard !== undefined)) fail('--tables-only reads the units in --out; it takes neither --merge nor --shard');
   return { config, help: Boolean(values.help) };
 }
