@@ -19,7 +19,11 @@ describe('a long training loop', () => {
     const dispatchesBefore = runtime().runner.counters.dispatches;
     for (let step = 1; step <= 1000; step++) {
       const scope = beginScope();
-      const h = maxPool2d(conv2d(tensor(x, [batch, 3, 12, 12]), conv.weight, conv.bias, { mask, activation: 'relu' }), 2);
+      // Odd steps pool inside the conv op (as LeNet does), even steps after it.
+      const input = tensor(x, [batch, 3, 12, 12]);
+      const h = step % 2
+        ? conv2d(input, conv.weight, conv.bias, { mask, activation: 'relu', maxPool: 2 })
+        : maxPool2d(conv2d(input, conv.weight, conv.bias, { mask, activation: 'relu' }), 2);
       const loss = crossEntropy(linear(flatten(h), fc.weight, fc.bias), labels(y));
       loss.backward();
       adam.step();
