@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { conv2d, noGrad, packSparseConv2d, sparseConv2d, sparseConv2dWeight, tensor, runtime, SPARSE_VARIANTS, type Tensor } from '@sparsenet/tensor';
+import { conv2d, noGrad, packSparseConv2d, sparseConv2d, sparseConv2dWeight, tensor, runtime, SPARSE_VARIANTS } from '@sparsenet/tensor';
 import { expectClose, randomArray, useDevice } from './helpers.js';
 import { conv2dRef, type ConvShape } from './reference/conv.js';
-import { sparseMask } from './sparse-masks.js';
+import { freedAfterEachTest, sparseMask } from './sparse-masks.js';
 
 useDevice();
 
-const made: Tensor[] = [];
-const keep = (t: Tensor) => (made.push(t), t);
-afterEach(() => {
-  made.splice(0).forEach((t) => t.dispose());
-  runtime().runner.tuner.force({});
-});
+const keep = freedAfterEachTest();
 
 const shape = (n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, stride: [number, number] = [1, 1], padding: [number, number] = [0, 0]): ConvShape => ({
   n, c, h, w, o, kh, kw, strideH: stride[0], strideW: stride[1], padH: padding[0], padW: padding[1],

@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { linear, noGrad, packSparseLinear, sparseLinear, sparseLinearWeight, tensor, runtime, SPARSE_VARIANTS, type Tensor } from '@sparsenet/tensor';
+import { linear, noGrad, packSparseLinear, sparseLinear, sparseLinearWeight, tensor, runtime, SPARSE_VARIANTS } from '@sparsenet/tensor';
 import { expectClose, randomArray, useDevice } from './helpers.js';
 import { linearRef } from './reference/matmul.js';
-import { sparseMask } from './sparse-masks.js';
+import { freedAfterEachTest, sparseMask } from './sparse-masks.js';
 
 useDevice();
 
-const made: Tensor[] = [];
-const keep = (t: Tensor) => (made.push(t), t);
-afterEach(() => {
-  made.splice(0).forEach((t) => t.dispose());
-  runtime().runner.tuner.force({});
-});
+const keep = freedAfterEachTest();
 
 /** [batch, in, out]: one value, odd sizes, LeNet's fc1 at batch 1 and 33, and batches past one row group (256 rows). */
 const SHAPES: [number, number, number][] = [[1, 1, 1], [33, 17, 29], [1, 2704, 120], [33, 2704, 120], [257, 120, 84], [300, 84, 7]];

@@ -10,7 +10,7 @@ import { CLASSES, DEFAULT_SPLIT, SPLIT_FILE, defaultDataDir, loadHam10000, readS
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
-import { formatClassMetrics, type ClassificationMetrics } from '../train/metrics.js';
+import { formatClassMetrics, formatMetric, type ClassificationMetrics } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
 import { checkpointSparsity, describeArchitecture, loadCheckpointModel } from './checkpoint-model.js';
 import type { LeNetArchitecture } from '../model-state.js';
@@ -99,8 +99,6 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Pr
   }
 }
 
-const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '-');
-
 /** The evaluation as text: metrics, per-class recall, the confusion matrix and the seed's sparsity lines. */
 export function formatEvaluation(e: CheckpointEvaluation): string {
   const m = e.metrics;
@@ -108,7 +106,7 @@ export function formatEvaluation(e: CheckpointEvaluation): string {
     `checkpoint: ${e.checkpoint}: ${describeArchitecture(e.architecture)}${e.kernels === 'sparse' ? ', on the sparse kernels' : ''}`,
     `data: ${e.dataDir}, ${e.split === 'all' ? 'all images' : `${e.split} part of ${e.splitSource}`}: ${m.count} images` +
       (e.unassigned ? ` (${e.unassigned} loaded images not in the split file left out)` : ''),
-    `accuracy ${fixed(m.accuracy)}, balanced accuracy ${fixed(m.balancedAccuracy)}, loss ${fixed(m.loss)}`,
+    `accuracy ${formatMetric(m.accuracy)}, balanced accuracy ${formatMetric(m.balancedAccuracy)}, loss ${formatMetric(m.loss)}`,
     '',
     ...formatClassMetrics(m, CLASSES),
     '',

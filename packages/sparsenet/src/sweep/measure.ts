@@ -8,6 +8,7 @@
 import { beginScope, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { INPUT_SIZE, LeNet, type LeNetWidths } from '../model.js';
 import { SparseLeNet } from '../sparse-model.js';
+import type { InferenceModel } from '../train/evaluate.js';
 import { compactLeNet, flops, sparsityReport, type PrunableLayer } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 
@@ -112,7 +113,7 @@ export function randomImages(n: number, seed: number): Tensor {
  * that every model runs its tuned kernels), then `blocks` blocks of `batchesPerBlock` forwards with one
  * synchronisation per block; the median block divided by its images. The same loop times every model.
  */
-export async function timeInference(model: LeNet | SparseLeNet, options: TimingOptions = DEFAULT_TIMING): Promise<number> {
+export async function timeInference(model: InferenceModel, options: TimingOptions = DEFAULT_TIMING): Promise<number> {
   const { runner } = runtime();
   const input = randomImages(options.batchSize, 1);
   const wasTraining = model instanceof LeNet && model.training;

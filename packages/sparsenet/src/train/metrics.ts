@@ -59,7 +59,8 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return exps.map((e) => e / sum);
 }
 
-const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '-');
+/** A metric as text: `digits` decimals, '-' for NaN (a class with no images). */
+export const formatMetric = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
 /** Per-class recall (with each class's image count) and the confusion matrix, as text lines. */
 export function formatClassMetrics(m: ClassificationMetrics, classNames: readonly string[]): string[] {
@@ -68,7 +69,7 @@ export function formatClassMetrics(m: ClassificationMetrics, classNames: readonl
   const support = m.confusion.map((row) => row.reduce((a, b) => a + b, 0));
   return [
     'recall per class:',
-    ...classNames.map((c, i) => `  ${c.padEnd(width - 2)} ${fixed(m.recall[i])}  (${support[i]} images)`),
+    ...classNames.map((c, i) => `  ${c.padEnd(width - 2)} ${formatMetric(m.recall[i])}  (${support[i]} images)`),
     '',
     'confusion matrix (rows: true class, columns: predicted):',
     `  ${' '.repeat(width - 2)}${classNames.map(cell).join('')}`,

@@ -15,7 +15,7 @@ import { sparsityReport, formatSparsity, type SavedWeights } from '../prune/inde
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { formatClassMetrics, type ClassificationMetrics } from './metrics.js';
+import { formatClassMetrics, formatMetric, type ClassificationMetrics } from './metrics.js';
 import { Progress } from './progress.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
 import { writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
@@ -156,7 +156,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       };
       loop.history.push(record);
       log(`epoch ${epoch + 1}: train loss ${trainLoss.toFixed(4)} acc ${trainAccuracy.toFixed(4)} | val acc ${val.accuracy.toFixed(4)} bal ${val.balancedAccuracy.toFixed(4)} | test loss ${test.loss.toFixed(4)} acc ${test.accuracy.toFixed(4)} bal ${test.balancedAccuracy.toFixed(4)} | sparsity ${sparsity.total.sparsity.toFixed(3)} | ${record.imagesPerSecond.toFixed(0)} img/s`);
-      const recall = CLASSES.map((c, i) => `${c} ${Number.isFinite(test.recall[i]) ? test.recall[i].toFixed(3) : '-'}`).join(' ');
+      const recall = CLASSES.map((c, i) => `${c} ${formatMetric(test.recall[i], 3)}`).join(' ');
       const layerSparsity = model.sparse ? ` | sparsity ${sparsity.layers.map((l) => `${l.name} ${l.sparsity.toFixed(3)}`).join(' ')}` : '';
       log(`  test recall ${recall}${layerSparsity}`);
 
