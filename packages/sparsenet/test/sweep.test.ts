@@ -309,6 +309,19 @@ describe('sweep runs', () => {
     expect(run.actions).toEqual({ 'seed0/dense': 'skipped', 'seed0/magnitude-0.5': 'measured', 'seed0/structured-0.5': 'skipped' });
     expect(run.results[1].sparseMsPerImage).toBeGreaterThan(0);
 
+    // --remeasure times every finished unit again and keeps what training measured.
+    const planted = JSON.parse(readFileSync(magnitude, 'utf8'));
+    planted.result.msPerImage = 12345;
+    writeFileSync(magnitude, JSON.stringify(planted));
+    expect(parseSweepArgs(['--remeasure']).config.remeasure).toBe(true);
+    run = await runSweep({ ...TINY, remeasure: true, out: whole }, hooks);
+    expect(Object.values(run.actions)).toEqual(['measured', 'measured', 'measured']);
+    expect(run.results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
+    expect(run.results[1].msPerImage).not.toBe(12345);
+    expect(JSON.parse(readFileSync(magnitude, 'utf8')).result.msPerImage).toBe(run.results[1].msPerImage);
+    expect(readFileSync(join(whole, 'sweep.csv'), 'utf8')).not.toContain('12345');
+    expect(() => parseSweepArgs(['--remeasure', '--tables-only'])).toThrow(/--remeasure times the units in --out; it takes neither --merge nor --tables-only/);
+
     await expect(runSweep({ ...TINY, epochs: 2, out: whole }, hooks)).rejects.toThrow(/seed0\/dense\/sweep-unit.json was started with other settings \(epochs 2 here, 1 there\)/);
   });
 });

@@ -13,6 +13,8 @@ export interface SweepConfig extends SweepGrid {
   merge: string[] | null;
   /** Write the tables from the units finished so far in --out, and train nothing. */
   tablesOnly: boolean;
+  /** Time every finished unit again (its accuracy and counts stay), so that all rows are timed under one load. */
+  remeasure: boolean;
 }
 
 export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
@@ -32,6 +34,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   shard: { index: 1, count: 1 },
   merge: null,
   tablesOnly: false,
+  remeasure: false,
 };
 
 interface Flag {
@@ -110,6 +113,8 @@ export function sweepHelp(command = 'npm run sweep --'): string {
     '',
     ...lines,
     `  --${'tables-only'.padEnd(17)} write the tables from the units finished so far in --out (rows may have fewer seeds); train nothing`,
+    `  --${'remeasure'.padEnd(17)} time the finished units again, one after another (run it on an idle machine so that the`,
+    `  ${''.padEnd(19)} ms/img columns compare across rows); units not yet trained are trained as usual`,
     `  --${'help'.padEnd(17)} this list`,
     '',
     'Each unit (a dense baseline or a fine-tune) has its own run folder under --out; a finished unit is skipped',
@@ -121,7 +126,7 @@ export function sweepHelp(command = 'npm run sweep --'): string {
 
 /** Parses argv; unknown flags and bad values throw naming the flag. */
 export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'tables-only': { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'tables-only': { type: 'boolean' }, remeasure: { type: 'boolean' } };
   for (const f of SWEEP_FLAGS) options[flagName(f.key)] = { type: 'string', multiple: f.key === 'merge' };
   let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
@@ -146,5 +151,7 @@ export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boo
   if (config.merge && values.shard !== undefined) fail('--merge joins finished parts; it does not take --shard');
   config.tablesOnly = Boolean(values['tables-only']);
   if (config.tablesOnly && (config.merge || values.shard !== undefined)) fail('--tables-only reads the units in --out; it takes neither --merge nor --shard');
+  config.remeasure = Boolean(values.remeasure);
+  if (config.remeasure && (config.merge || config.tablesOnly)) fail('--remeasure times the units in --out; it takes neither --merge nor --tables-only');
   return { config, help: Boolean(values.help) };
 }

@@ -6,8 +6,8 @@
  * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks.
  *
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
- * unit with a result is skipped, a trained but unmeasured one measured (also one whose result lacks a
- * measurement this version takes), a started one resumed by the trainer;
+ * unit with a result is skipped (measured again with --remeasure), a trained but unmeasured one measured (also
+ * one whose result lacks a measurement this version takes), a started one resumed by the trainer;
  * a folder started with other settings is refused. Kernel tuning choices are kept in <out>/tuning.json so a
  * rerun does not tune again and every unit runs the same kernel variants.
  */
@@ -122,11 +122,11 @@ function readUnitFile(path: string, spec: UnitSpec): UnitFile | null {
   return file;
 }
 
-async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null, grid: SweepGrid, hooks: SweepHooks): Promise<{ result: UnitResult; action: UnitAction }> {
+async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null, grid: SweepGrid, remeasure: boolean, hooks: SweepHooks): Promise<{ result: UnitResult; action: UnitAction }> {
   const spec = unitSpec(unit, grid);
   const filePath = join(dir, 'sweep-unit.json');
   const existing = readUnitFile(filePath, spec);
-  if (existing?.result && isComplete(existing.result)) return { result: existing.result, action: 'skipped' };
+  if (existing?.result && isComplete(existing.result) && !remeasure) return { result: existing.result, action: 'skipped' };
   mkdirSync(dir, { recursive: true });
   if (!existing) writeFileAtomic(filePath, `${JSON.stringify({ spec }, null, 2)}\n`);
   const log = hooks.log ?? (() => {});
@@ -208,7 +208,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
     const dir = join(out, folder);
     if (unit.kind === 'dense') baselineDirs.set(unit.seed, dir);
     const started = performance.now();
-    const { result, action } = await runUnit(unit, dir, baselineDirs.get(unit.seed) ?? null, grid, { ...hooks, log });
+    const { result, action } = await runUnit(unit, dir, baselineDirs.get(unit.seed) ?? null, grid, config.remeasure, { ...hooks, log });
     actions[folder] = action;
     writeFileAtomic(tuningPath, `${JSON.stringify(tuner.export(), null, 2)}\n`);
     if (ownedIds.has(unit.id)) {
