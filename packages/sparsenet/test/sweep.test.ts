@@ -180,6 +180,8 @@ describe('sweep runs', () => {
     expect(dense.sparseMsPerImage).toBeNull();
     for (const pruned of [magnitude, structured]) expect(pruned.sparseMsPerImage).toBeGreaterThan(0);
     expect(md).toContain('ms/img (sparse kernels)');
+    expect(structured.compactFlops).toBeLessThan(structured.flops);
+    expect(md).toContain(`| ${(structured.compactFlops! / 1e6).toFixed(3)} |`);
   });
 
   it('computes compression_ratio and theoretical_speedup from the saved masks as ShrinkBench defines them', () => {
