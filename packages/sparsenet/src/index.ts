@@ -14,3 +14,4 @@ export * from './report/checkpoint-model.js';
 export * from './report/run-report.js';
 export * from './report/evaluate-checkpoint.js';
 export * from './report/predict.js';
+export * from './run-metadata.js';
