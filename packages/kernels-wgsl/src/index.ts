@@ -25,3 +25,4 @@ export * from './matmul-register.js';
 export * from './matmul-tiled.js';
 export * from './matmul-csr.js';
 export * from './conv2d-csr.js';
+export * from './program-cache.js';
