@@ -4,8 +4,8 @@
  * LeNet. Sparse layers carry persistent 0/1 masks as buffers (`weight_mask`, `bias_mask`, PyTorch's pruning
  * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
  */
-import { conv2d, flatten, linear, nn, tensor, type Tensor } from '@sparsenet/tensor';
-import { flops, formatSparsity, sparsityReport, type FlopCount, type PrunableLayer, type SparsityReport } from './prune/index.js';
+import { conv2d, flatten, linear, nn, type Tensor } from '@sparsenet/tensor';
+import { flops, formatSparsity, maskLayers, sparsityReport, type FlopCount, type PrunableLayer, type SparsityReport } from './prune/index.js';
 
 export const INPUT_SIZE = 64;
 export const NUM_CLASSES = 7;
@@ -34,12 +34,6 @@ export function featureSide(inputSize = INPUT_SIZE): number {
   return Math.floor((Math.floor((inputSize - 4) / 2) - 4) / 2);
 }
 
-function addMasks(layer: nn.Conv2d | nn.Linear): void {
-  const out = layer.weight.shape[0];
-  layer.registerBuffer('weight_mask', tensor(new Float32Array(layer.weight.size).fill(1), layer.weight.shape));
-  layer.registerBuffer('bias_mask', tensor(new Float32Array(out).fill(1), [out]));
-}
-
 export class LeNet extends nn.Module {
   readonly sparse: boolean;
   readonly widths: LeNetWidths;
@@ -61,7 +55,7 @@ export class LeNet extends nn.Module {
     this.fc1 = this.registerModule('fc1', new nn.Linear(widths.conv2 * side * side, widths.fc1, { seed: seed * 8 + 3 }));
     this.fc2 = this.registerModule('fc2', new nn.Linear(widths.fc1, widths.fc2, { seed: seed * 8 + 4 }));
     this.fc3 = this.registerModule('fc3', new nn.Linear(widths.fc2, NUM_CLASSES, { seed: seed * 8 + 5 }));
-    if (sparse) for (const layer of this.layers()) addMasks(layer);
+    if (sparse) maskLayers(this);
   }
 
   layers(): (nn.Conv2d | nn.Linear)[] {

@@ -6,3 +6,4 @@ export * from './sparsity.js';
 export * from './compact.js';
 export * from './schedule.js';
 export * from './rewind.js';
+export * from './masks.js';
