@@ -26,7 +26,7 @@ export * from './matmul-tiled.js';
 export * from './matmul-csr.js';
 export * from './conv2d-csr.js';
 export * from './program-cache.js';
-export * from './channel-reduction.js';
+export * from './channel-sweep.js';
 export * from './batchnorm-statistics.js';
 export * from './batchnorm-eval-statistics.js';
 export * from './batchnorm-normalize.js';
