@@ -32,3 +32,4 @@ export * from './batchnorm-eval-statistics.js';
 export * from './batchnorm-normalize.js';
 export * from './batchnorm-backward-reduce.js';
 export * from './batchnorm-backward-input.js';
+export * from './add-relu.js';
