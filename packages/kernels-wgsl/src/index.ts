@@ -33,3 +33,5 @@ export * from './batchnorm-normalize.js';
 export * from './batchnorm-backward-reduce.js';
 export * from './batchnorm-backward-input.js';
 export * from './add-relu.js';
+export * from './avgpool2d-forward.js';
+export * from './avgpool2d-backward.js';
