@@ -35,3 +35,4 @@ export * from './batchnorm-backward-input.js';
 export * from './add-relu.js';
 export * from './avgpool2d-forward.js';
 export * from './avgpool2d-backward.js';
+export * from './dropout.js';

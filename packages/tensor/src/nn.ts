@@ -7,6 +7,7 @@
 import { generator, defaultBias, kaimingUniform } from './init.js';
 import { untrack } from './memory.js';
 import { batchNorm2d } from './ops/batchnorm.js';
+import { dropout } from './ops/dropout.js';
 import { conv2d } from './ops/conv.js';
 import { relu } from './ops/elementwise.js';
 import { linear } from './ops/matmul.js';
@@ -413,6 +414,32 @@ export class AdaptiveAvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+/**
+ * torch.nn.Dropout: zeroes each element with probability p in train(), scaling the rest by 1 / (1 - p); the
+ * identity in eval(). Each training forward draws a new mask: `step` counts them (not in the state dict, as
+ * PyTorch's Dropout has no state; a resumed run that must draw the same masks restores it).
+ */
+export class Dropout extends Module {
+  /** The layer's random stream. */
+  readonly seed: number;
+  /** Training forwards so far: the next mask's draw. */
+  step = 0;
+
+  constructor(
+    readonly p = 0.5,
+    options: { seed?: number | Random } = {},
+  ) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must be in [0, 1], got ${p}`);
+    this.seed = typeof options.seed === 'number' ? options.seed : Math.floor(generator(options.seed).next() * 2 ** 32);
+  }
+
+  forward(x: Tensor): Tensor {
+    const step = this.training ? this.step++ % 2 ** 32 : 0;
+    return dropout(x, this.p, { training: this.training, seed: this.seed, step });
   }
 }
 
