@@ -257,6 +257,14 @@ describe('sweep runs', () => {
     expect(second.actions).toEqual({ 'seed0/dense.copy-2-of-2': 'trained', 'seed0/magnitude-0.5': 'trained', 'seed0/structured-0.5': 'trained' });
     expect(first.tablesWritten || second.tablesWritten).toBe(false);
     expect(() => mergeParts([parts[0]])).toThrow(/missing part 2\/2/);
+    // --allow-partial tabulates what is finished: here part 1's baseline only.
+    const partial = mergeParts([parts[0]], { allowPartial: true });
+    expect(partial.results.map((r) => r.unit)).toEqual(['seed0/dense']);
+    expect(partial.total).toBe(3);
+    const partialOut = join(root, 'partial');
+    expect(mergeSweep([parts[0]], partialOut, { allowPartial: true })).toMatchObject({ finished: 1, total: 3 });
+    expect(readFileSync(join(partialOut, 'report.html'), 'utf8')).toContain('partial: 1 of 3 units');
+    expect(readFileSync(join(partialOut, 'sweep.csv'), 'utf8').split('\n')[0]).toMatch(/,unit,adapter$/);
     expect(() => mergeParts([parts[0], whole])).toThrow(/is part 1\/1 but .* is part 1\/2: merge parts of one split/);
 
     // Parts may also share one folder: merging that folder finds both part files.
@@ -266,7 +274,7 @@ describe('sweep runs', () => {
     expect(mergeParts([shared]).results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
 
     const merged = join(root, 'merged');
-    const summary = mergeSweep(parts, merged);
+    const summary = mergeSweep(parts, merged).rows;
     const { grid, results } = mergeParts(parts);
     expect(results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
     const copy = JSON.parse(readFileSync(join(parts[1], 'seed0/dense.copy-2-of-2/sweep-unit.json'), 'utf8')).result as UnitResult;

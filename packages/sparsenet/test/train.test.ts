@@ -58,6 +58,19 @@ describe('training runs', () => {
     const a = readCheckpoint(join(whole.outDir, 'final.safetensors')).state;
     const b = readCheckpoint(join(out, 'final.safetensors')).state;
     for (const name of Object.keys(a)) expect(Array.from(b[name].data), name).toEqual(Array.from(a[name].data));
+
+    // Killed before its first checkpoint (here: as start-up logs the device): --resume, as a requeued job passes
+    // it, starts over with the saved settings and ends where the uninterrupted run ends.
+    const early = tmp('killed-early');
+    const startUp = new Error('killed during start-up');
+    await expect(train(base(early), { log: (line) => { if (line.startsWith('device:')) throw startUp; } })).rejects.toBe(startUp);
+    expect(existsSync(join(early, 'config.json'))).toBe(true);
+    expect(existsSync(join(early, 'last.safetensors'))).toBe(false);
+    const restartLines: string[] = [];
+    const restarted = await train({ ...DEFAULT_TRAIN_CONFIG, out: early, resume: true }, { log: (line) => restartLines.push(line) });
+    expect(restartLines.some((line) => /no checkpoint yet .* starting it from step 0 with those settings/.test(line))).toBe(true);
+    expect(restarted.history.map((r) => r.trainLoss)).toEqual(whole.history.map((r) => r.trainLoss));
+    await expect(train({ ...DEFAULT_TRAIN_CONFIG, out: tmp('empty'), resume: true }, quiet)).rejects.toThrow(/config.json is missing; nothing to resume/);
   });
 
   it('keeps masks through training and checkpoints: pruned weights are exactly zero, under PyTorch names', async () => {

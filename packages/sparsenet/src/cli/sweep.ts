@@ -13,7 +13,10 @@ runCli(async (argv) => {
     console.log(sweepHelp());
     return;
   }
-  if (config.merge) mergeSweep(config.merge, config.out);
+  if (config.merge) {
+    const { finished, total } = mergeSweep(config.merge, config.out, { allowPartial: config.allowPartial });
+    if (finished < total) console.log(`partial table: ${finished} of ${total} units finished`);
+  }
   else if (config.tablesOnly) {
     const { finished, total } = writeFinishedTables(config);
     console.log(`${finished} of ${total} units finished`);

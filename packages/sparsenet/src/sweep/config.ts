@@ -5,16 +5,21 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRAIN_CONFIG, flagName, type LrSchedule } from '../train/config.js';
 import { parseShard, SWEEP_PRUNERS, type Shard, type SweepGrid, type SweepPruner } from './grid.js';
+import { SHARD_COUNT_VARIABLE, shardFromEnvironment } from './shard-env.js';
 
 export interface SweepConfig extends SweepGrid {
   out: string;
   shard: Shard;
+  /** Where the shard came from ('--shard K/N', or the cluster engine's task for --shard auto), for the log. */
+  shardSource: string;
   /** Part folders to join instead of training; null when training. */
   merge: string[] | null;
   /** Write the tables from the units finished so far in --out, and train nothing. */
   tablesOnly: boolean;
   /** Time every finished unit again (its accuracy and counts stay), so that all rows are timed under one load. */
   remeasure: boolean;
+  /** --merge: tabulate the finished units of unfinished or missing parts instead of refusing them. */
+  allowPartial: boolean;
 }
 
 export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
@@ -32,9 +37,11 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   limit: null,
   out: 'runs/sweep',
   shard: { index: 1, count: 1 },
+  shardSource: 'the whole sweep',
   merge: null,
   tablesOnly: false,
   remeasure: false,
+  allowPartial: false,
 };
 
 interface Flag {
@@ -101,7 +108,10 @@ export const SWEEP_FLAGS: readonly Flag[] = [
     parse: (raw, name): LrSchedule => (raw === 'constant' || raw === 'cosine' ? raw : fail(`--${name} must be constant or cosine, got '${raw}'`)), shown: (c) => c.lrSchedule,
   },
   { key: 'out', help: 'sweep folder: one run folder per unit, the part file, the tables', parse: (raw) => raw, shown: (c) => c.out },
-  { key: 'shard', help: 'run the K-th of N disjoint parts (Slurm array, indexed Job, CI matrix); join with --merge', parse: (raw) => parseShard(raw), shown: (c) => `${c.shard.index}/${c.shard.count}` },
+  {
+    key: 'shard', help: `run the K-th of N disjoint parts, or 'auto': the part of this Slurm array task or Kubernetes Indexed Job pod (with --shard-count or ${SHARD_COUNT_VARIABLE}); join with --merge`,
+    parse: (raw) => (raw.trim() === 'auto' ? 'auto' : parseShard(raw)), shown: (c) => `${c.shard.index}/${c.shard.count}`,
+  },
   { key: 'merge', help: 'DIR...: join the parts found in these folders into the table in --out (no training)', parse: (raw) => [raw], shown: () => '-' },
 ];
 
@@ -113,6 +123,8 @@ export function sweepHelp(command = 'npm run sweep --'): string {
     '',
     ...lines,
     `  --${'tables-only'.padEnd(17)} write the tables from the units finished so far in --out (rows may have fewer seeds); train nothing`,
+    `  --${'shard-count'.padEnd(17)} N: the number of parts, for --shard auto under Kubernetes (the Job's completions)`,
+    `  --${'allow-partial'.padEnd(17)} with --merge: tabulate the finished units of unfinished or missing parts (a partial table)`,
     `  --${'remeasure'.padEnd(17)} time the finished units again, one after another (run it on an idle machine so that the`,
     `  ${''.padEnd(19)} ms/img columns compare across rows); units not yet trained are trained as usual`,
     `  --${'help'.padEnd(17)} this list`,
@@ -125,8 +137,10 @@ export function sweepHelp(command = 'npm run sweep --'): string {
 }
 
 /** Parses argv; unknown flags and bad values throw naming the flag. */
-export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'tables-only': { type: 'boolean' }, remeasure: { type: 'boolean' } };
+export function parseSweepArgs(argv: string[], env: Record<string, string | undefined> = process.env): { config: SweepConfig; help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' }, 'tables-only': { type: 'boolean' }, remeasure: { type: 'boolean' }, 'allow-partial': { type: 'boolean' }, 'shard-count': { type: 'string' },
+  };
   for (const f of SWEEP_FLAGS) options[flagName(f.key)] = { type: 'string', multiple: f.key === 'merge' };
   let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
@@ -149,6 +163,15 @@ export function parseSweepArgs(argv: string[]): { config: SweepConfig; help: boo
     config.merge = [...config.merge!, ...positionals];
   }
   if (config.merge && values.shard !== undefined) fail('--merge joins finished parts; it does not take --shard');
+  const shardCount = values['shard-count'] === undefined ? undefined : integer(1)(values['shard-count'] as string, 'shard-count');
+  if (shardCount !== undefined && (config.shard as Shard | 'auto') !== 'auto') fail('--shard-count goes with --shard auto');
+  if ((config.shard as Shard | 'auto') === 'auto') {
+    const { shard, source } = shardFromEnvironment(env, shardCount);
+    config.shard = shard;
+    config.shardSource = source;
+  } else if (values.shard !== undefined) config.shardSource = `--shard ${config.shard.index}/${config.shard.count}`;
+  config.allowPartial = Boolean(values['allow-partial']);
+  if (config.allowPartial && !config.merge) fail('--allow-partial goes with --merge');
   config.tablesOnly = Boolean(values['tables-only']);
   if (config.tablesOnly && (config.merge || values.shard !== undefined)) fail('--tables-only reads the units in --out; it takes neither --merge nor --shard');
   config.remeasure = Boolean(values.remeasure);

@@ -46,8 +46,17 @@ export function readParts(dir: string): { path: string; part: SweepPart }[] {
   });
 }
 
-/** The grid and the results of all its units, from parts that together cover it exactly once. */
-export function mergeParts(dirs: readonly string[]): { grid: SweepGrid; results: UnitResult[] } {
+export interface MergeOptions {
+  /** Take the finished units of unfinished parts, and go on without missing parts (a partial table). */
+  allowPartial?: boolean;
+}
+
+/**
+ * The grid and the results of all its units, from parts that together cover it exactly once; with
+ * `allowPartial`, the results of the units finished so far (`total` says how many the grid has).
+ */
+export function mergeParts(dirs: readonly string[], options: MergeOptions = {}): { grid: SweepGrid; results: UnitResult[]; total: number } {
+  const partial = options.allowPartial ?? false;
   if (!dirs.length) throw new Error('sweep --merge: name at least one part folder');
   const parts = [...new Set(dirs.map((d) => resolve(d)))].flatMap((dir) => readParts(dir));
   const [first] = parts;
@@ -69,21 +78,25 @@ export function mergeParts(dirs: readonly string[]): { grid: SweepGrid; results:
     const other = byIndex.get(part.shard.index);
     if (other) throw new Error(`sweep --merge: part ${part.shard.index}/${count} appears twice (${other} and ${path})`);
     byIndex.set(part.shard.index, path);
-    if (!part.complete) {
-      throw new Error(`sweep --merge: part ${part.shard.index}/${count} (${path}) is unfinished: ${part.results.length} of ${part.units.length} units done; rerun that shard to finish it`);
+    if (!part.complete && !partial) {
+      throw new Error(`sweep --merge: part ${part.shard.index}/${count} (${path}) is unfinished: ${part.results.length} of ${part.units.length} units done; rerun that shard to finish it (or --allow-partial for a partial table)`);
     }
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((k) => !byIndex.has(k));
-  if (missing.length) throw new Error(`sweep --merge: missing part${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')}`);
+  if (missing.length && !partial) throw new Error(`sweep --merge: missing part${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')}`);
   const results = new Map(parts.flatMap(({ part }) => part.results.map((r) => [r.unit, r] as const)));
   const grid = first.part.grid;
-  const lacking = enumerateUnits(grid).filter((u) => !results.has(u.id));
-  if (lacking.length) throw new Error(`sweep --merge: the parts lack results for ${lacking.map((u) => u.id).join(', ')}`);
-  return { grid, results: [...results.values()] };
+  const units = enumerateUnits(grid);
+  const lacking = units.filter((u) => !results.has(u.id));
+  if (lacking.length && !partial) throw new Error(`sweep --merge: the parts lack results for ${lacking.map((u) => u.id).join(', ')}`);
+  if (!results.size) throw new Error(`sweep --merge: no part in ${dirs.join(', ')} has a finished unit yet`);
+  // Grid order, whatever order the parts were read in.
+  return { grid, results: units.flatMap((u) => results.get(u.id) ?? []), total: units.length };
 }
 
 /** `--merge DIR...`: joins the parts and writes the tables, figure and report into `out`. */
-export function mergeSweep(dirs: readonly string[], out: string): SummaryRow[] {
-  const { grid, results } = mergeParts(dirs);
-  return writeSweepOutputs(out, grid, results, `merged from ${dirs.join(', ')}`);
+export function mergeSweep(dirs: readonly string[], out: string, options: MergeOptions = {}): { rows: SummaryRow[]; finished: number; total: number } {
+  const { grid, results, total } = mergeParts(dirs, options);
+  const partial = results.length < total ? `partial: ${results.length} of ${total} units, ` : '';
+  return { rows: writeSweepOutputs(out, grid, results, `${partial}merged from ${dirs.join(', ')}`), finished: results.length, total };
 }

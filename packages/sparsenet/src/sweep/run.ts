@@ -12,8 +12,9 @@
  * rerun does not tune again and every unit runs the same kernel variants.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { getDevice, runtime } from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo, runtime } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
 import { saveModel } from '../train/checkpoint.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
@@ -25,6 +26,7 @@ import { enumerateUnits, shardName, shardWork, SWEEP_STRUCTURES, unitFolder, typ
 import { DEFAULT_TIMING, loadLeNet, measureCheckpoint, type TimingOptions } from './measure.js';
 import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
 import { writeSweepOutputs, type UnitResult } from './table.js';
+import { UnitLock } from './unit-lock.js';
 
 export interface SweepHooks {
   log?: (line: string) => void;
@@ -111,6 +113,11 @@ async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: strin
   }
 }
 
+/** A file-name-safe short form of an adapter's description ('llvmpipe-llvm-15-0-6-256-bits'). */
+export function adapterSlug(description: string): string {
+  return description.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
+}
+
 function readUnitFile(path: string, spec: UnitSpec): UnitFile | null {
   if (!existsSync(path)) return null;
   const file = JSON.parse(readFileSync(path, 'utf8')) as UnitFile;
@@ -125,9 +132,24 @@ function readUnitFile(path: string, spec: UnitSpec): UnitFile | null {
 async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null, grid: SweepGrid, remeasure: boolean, hooks: SweepHooks): Promise<{ result: UnitResult; action: UnitAction }> {
   const spec = unitSpec(unit, grid);
   const filePath = join(dir, 'sweep-unit.json');
+  const done = readUnitFile(filePath, spec);
+  if (done?.result && isComplete(done.result) && !remeasure) return { result: done.result, action: 'skipped' };
+  mkdirSync(dir, { recursive: true });
+  const log = hooks.log ?? (() => {});
+  // Another attempt of this part (a requeue racing a slow node) may hold the unit: wait for it, then look again.
+  const lock = await UnitLock.acquire(dir, { log: (line) => log(`  ${unit.id}: ${line}`) });
+  try {
+    return await runLockedUnit(unit, dir, baselineDir, grid, remeasure, hooks, spec, filePath);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLockedUnit(
+  unit: SweepUnit, dir: string, baselineDir: string | null, grid: SweepGrid, remeasure: boolean, hooks: SweepHooks, spec: UnitSpec, filePath: string,
+): Promise<{ result: UnitResult; action: UnitAction }> {
   const existing = readUnitFile(filePath, spec);
   if (existing?.result && isComplete(existing.result) && !remeasure) return { result: existing.result, action: 'skipped' };
-  mkdirSync(dir, { recursive: true });
   if (!existing) writeFileAtomic(filePath, `${JSON.stringify({ spec }, null, 2)}\n`);
   const log = hooks.log ?? (() => {});
   const trainHooks: TrainHooks = { ...hooks.train, log: (line) => log(`  ${unit.id}: ${line}`) };
@@ -157,6 +179,7 @@ async function runUnit(unit: SweepUnit, dir: string, baselineDir: string | null,
     sparseMsPerImage: m.sparseMsPerImage, compactMsPerImage: m.compact?.msPerImage ?? null, compactParams: m.compact?.params ?? null, compactFlops: m.compact?.flops ?? null,
     compactWidths: w ? `${w.conv1}-${w.conv2}-${w.fc1}-${w.fc2}` : null,
     trainSeconds: final.trainSeconds,
+    adapter: final.device,
   };
   writeFileAtomic(filePath, `${JSON.stringify({ spec, result }, null, 2)}\n`);
   return { result, action };
@@ -175,14 +198,23 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const { shard, out } = config;
   const { owned, copies } = shardWork(grid, shard);
   await getDevice();
+  const device = await getDeviceInfo();
   mkdirSync(out, { recursive: true });
   const { tuner } = runtime().runner;
-  const tuningPath = join(out, 'tuning.json');
+  // Parts sharing one --out on a mixed cluster must not share kernel choices: one file per adapter.
+  const tuningPath = join(out, `tuning-${adapterSlug(device.description)}.json`);
   if (existsSync(tuningPath)) tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
 
   const partPath = join(out, partFileName(shard));
   const results = new Map<string, UnitResult>();
+  // From the unit folders, not from memory: two attempts of this part may run at once, and the part file must
+  // only ever gain results, whichever attempt writes it last.
   const writePart = () => {
+    for (const unit of owned) {
+      if (results.has(unit.id)) continue;
+      const file = readUnitFile(join(out, unitFolder(unit), 'sweep-unit.json'), unitSpec(unit, grid));
+      if (file?.result && isComplete(file.result)) results.set(unit.id, file.result);
+    }
     const part: SweepPart = {
       format: PART_FORMAT, version: 1, grid, shard, units: owned.map((u) => u.id),
       results: owned.flatMap((u) => results.get(u.id) ?? []), complete: results.size === owned.length,
@@ -196,7 +228,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const copyIds = new Set(copies.map((u) => u.id));
   const work = enumerateUnits(grid).filter((u) => ownedIds.has(u.id) || copyIds.has(u.id));
   const actions: Record<string, UnitAction> = {};
-  log(`sweep part ${shard.index}/${shard.count}: ${owned.length} units${copies.length ? ` + ${copies.length} baseline cop${copies.length > 1 ? 'ies' : 'y'}` : ''} into ${out}`);
+  log(`sweep part ${shard.index}/${shard.count} (${config.shardSource}) on ${hostname()} pid ${process.pid}, ${device.kind} (${device.description}): ${owned.length} units${copies.length ? ` + ${copies.length} baseline cop${copies.length > 1 ? 'ies' : 'y'}` : ''} into ${out}`);
   const folderOf = (unit: SweepUnit) => unitFolder(unit, ownedIds.has(unit.id) ? undefined : shard);
   // For the time-left estimate: the units still to train (not just to measure), weighed by epochs, at the pace of
   // those trained here.

@@ -29,10 +29,12 @@ export interface UnitResult extends ModelCounts {
   /** conv1-conv2-fc1-fc2 widths of the compacted model. */
   compactWidths: string | null;
   trainSeconds: number;
+  /** The adapter the unit trained on (final.json's device), so a mixed cluster's table shows where time went; absent in results from before it was kept. */
+  adapter?: string;
 }
 
 type MetricKey = {
-  [K in keyof UnitResult]: UnitResult[K] extends number | null ? (K extends 'targetSparsity' | 'seed' ? never : K) : never;
+  [K in keyof UnitResult]-?: UnitResult[K] extends number | null ? (K extends 'targetSparsity' | 'seed' ? never : K) : never;
 }[keyof UnitResult];
 
 interface Metric {
@@ -113,8 +115,8 @@ export function summarize(grid: SweepGrid, results: readonly UnitResult[]): Summ
 const csvCell = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 export function resultsCsv(grid: SweepGrid, results: readonly UnitResult[]): string {
-  const header = ['pruner', 'target_sparsity', 'seed', ...METRICS.map((m) => m.csv), 'compact_widths', 'unit'];
-  const rows = sortResults(grid, results).map((r) => [r.pruner, r.targetSparsity, r.seed, ...METRICS.map((m) => r[m.key]), r.compactWidths, r.unit].map(csvCell).join(','));
+  const header = ['pruner', 'target_sparsity', 'seed', ...METRICS.map((m) => m.csv), 'compact_widths', 'unit', 'adapter'];
+  const rows = sortResults(grid, results).map((r) => [r.pruner, r.targetSparsity, r.seed, ...METRICS.map((m) => r[m.key]), r.compactWidths, r.unit, r.adapter ?? null].map(csvCell).join(','));
   return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 

@@ -236,6 +236,12 @@ function resumedConfig(outDir: string, given: TrainConfig, log: (line: string) =
   const saved = JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
   const ignored = (Object.keys(saved) as (keyof TrainConfig)[]).filter((key) => key !== 'resume' && key !== 'out' && given[key] !== saved[key]);
   if (ignored.length) log(`resume: keeping the run's own settings; ignoring ${ignored.map((key) => `${key}=${given[key]} (run: ${saved[key]})`).join(', ')}`);
+  // Killed before its first checkpoint (during start-up or its first epoch): a requeued job passes the same
+  // command line, so start the run over with its saved settings rather than fail.
+  if (!existsSync(join(outDir, 'last.safetensors'))) {
+    log(`resume: ${outDir} has the run's settings but no checkpoint yet (stopped before the end of its first epoch); starting it from step 0 with those settings`);
+    return { ...saved, resume: false, out: given.out };
+  }
   return { ...saved, resume: true, out: given.out };
 }
 
