@@ -15,3 +15,4 @@ export * from './report/run-report.js';
 export * from './report/evaluate-checkpoint.js';
 export * from './report/predict.js';
 export * from './run-metadata.js';
+export * from './sparse-training/index.js';

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { Random } from '@sparsenet/tensor';
+import {
+  dropAndGrow, isUpdateStep, layerBudgets, layerDensities, nmLayerMasks, nmMask, parseNmPattern, rigLDropFraction, rigLGrowScore, setGrowScore, type PrunableLayer,
+} from '@sparsenet/sparsenet';
+
+const random = new Random(7);
+const layer = (name: string, shape: number[], kind: 'conv' | 'linear' = shape.length === 4 ? 'conv' : 'linear'): PrunableLayer => {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { name, kind, shape, weight: Float32Array.from({ length: size }, () => random.normal()), mask: new Float32Array(size).fill(1), bias: new Float32Array(shape[0]) };
+};
+
+describe('N:M sparsity', () => {
+  it('keeps exactly N in every group of M along the input dimension, the N largest', () => {
+    const fc = layer('fc', [6, 12]);
+    const conv = layer('conv', [5, 2, 2, 2]);
+    for (const [l, pattern] of [[fc, { n: 2, m: 4 }], [conv, { n: 1, m: 4 }], [fc, { n: 3, m: 6 }]] as const) {
+      const mask = nmMask(l, pattern);
+      for (let g = 0; g < l.weight.length; g += pattern.m) {
+        const group = Array.from({ length: pattern.m }, (_, i) => g + i);
+        const kept = group.filter((i) => mask[i] === 1);
+        expect(kept).toHaveLength(pattern.n);
+        const smallestKept = Math.min(...kept.map((i) => Math.abs(l.weight[i])));
+        const largestDropped = Math.max(...group.filter((i) => mask[i] === 0).map((i) => Math.abs(l.weight[i])));
+        expect(smallestKept).toBeGreaterThanOrEqual(largestDropped);
+      }
+    }
+  });
+
+  it('never revives a pruned weight', () => {
+    const fc = layer('fc', [2, 8]);
+    fc.mask.fill(0, 0, 3);
+    const mask = nmMask(fc, { n: 2, m: 4 });
+    expect(Array.from(mask.subarray(0, 4))).toEqual([0, 0, 0, 1]);
+    expect(mask.subarray(4, 8).reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it("leaves layers whose input dimension M does not divide dense, naming them; naming one is an error", () => {
+    // LeNet's conv1 (3*5*5 = 75) and conv2 (6*5*5 = 150) do not split into groups of 4.
+    const layers = [layer('conv1', [6, 3, 5, 5]), layer('conv2', [16, 6, 5, 5]), layer('fc1', [120, 400]), layer('fc3', [7, 84])];
+    const { masks, skipped } = nmLayerMasks(layers, parseNmPattern('2:4'));
+    expect(skipped).toEqual(['conv1', 'conv2']);
+    expect(masks[0].mask.every((v) => v === 1)).toBe(true);
+    expect(masks[2].mask.reduce((a, b) => a + b, 0)).toBe(120 * 400 / 2);
+    expect(() => nmLayerMasks(layers, { n: 2, m: 4 }, ['fc1', 'conv1'])).toThrow(/layer 'conv1' \[6,3,5,5\] was named, but its input dimension 75 is not a multiple of 4/);
+    expect(() => nmLayerMasks(layers, { n: 2, m: 4 }, ['fc9'])).toThrow(/no prunable layer 'fc9'/);
+    expect(() => parseNmPattern('4:2')).toThrow(/--nm 4:2: N must be at least 1 and below M/);
+    expect(() => parseNmPattern('2-4')).toThrow(/--nm must look like N:M/);
+  });
+});
+
+describe('per-layer density budgets', () => {
+  const layers = [
+    { name: 'conv1', shape: [6, 3, 5, 5] },
+    { name: 'conv2', shape: [16, 6, 5, 5] },
+    { name: 'fc1', shape: [120, 2704] },
+    { name: 'fc2', shape: [84, 120] },
+    { name: 'fc3', shape: [7, 84] },
+  ];
+  const sizes = layers.map((l) => l.shape.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const kept = (d: number[]) => d.reduce((s, v, i) => s + v * sizes[i], 0);
+
+  it('uniform: every layer at 1 - S, or the rest at what the dense ones leave', () => {
+    expect(layerDensities(layers, 0.9, 'uniform')).toEqual(layers.map(() => expect.closeTo(0.1, 12)));
+    const d = layerDensities(layers, 0.9, 'uniform', { dense: ['conv1'] });
+    expect(d[0]).toBe(1);
+    expect(kept(d)).toBeCloseTo(0.1 * total, 6);
+  });
+
+  it("ERK: density proportional to sum(shape) / prod(shape), saturated layers dense, the total at 1 - S (the paper's formula)", () => {
+    const sparsity = 0.9;
+    const d = layerDensities(layers, sparsity, 'erk');
+    expect(kept(d)).toBeCloseTo((1 - sparsity) * total, 6);
+    const raw = layers.map((l, i) => l.shape.reduce((a, b) => a + b, 0) / sizes[i]);
+    // Unsaturated layers share one factor: density / raw is the same for each.
+    const free = d.map((v, i) => [v, i] as const).filter(([v]) => v < 1);
+    const factor = free[0][0] / raw[free[0][1]];
+    for (const [v, i] of free) expect(v / raw[i]).toBeCloseTo(factor, 9);
+    // And a saturated layer is one whose raw ratio times that factor would pass 1.
+    for (const [i, v] of d.entries()) if (v === 1) expect(factor * raw[i]).toBeGreaterThan(1);
+    // At 90% the small classifier saturates: fc3's raw ratio (7 + 84) / 588 is the largest; at 98% nothing does.
+    expect(d[4]).toBe(1);
+    expect(layerDensities(layers, 0.98, 'erk').every((v) => v < 1)).toBe(true);
+    expect(layerBudgets(layers, d).reduce((a, b) => a + b, 0)).toBeCloseTo((1 - sparsity) * total, -1);
+    expect(() => layerDensities(layers, 1, 'erk')).toThrow(/--sparsity must be in \[0, 1\), got 1/);
+    expect(() => layerDensities(layers, 0.999, 'uniform', { dense: ['fc1'] })).toThrow(/kept dense \(fc1\) hold 324480 weights, more than/);
+  });
+});
+
+describe('drop and grow (RigL, SET)', () => {
+  it("RigL's drop fraction follows alpha (1 + cos(pi t / T_end)) / 2, and no update from T_end on", () => {
+    expect(rigLDropFraction(0.3, 0, 1000)).toBeCloseTo(0.3, 12);
+    expect(rigLDropFraction(0.3, 500, 1000)).toBeCloseTo(0.15, 12);
+    expect(rigLDropFraction(0.3, 1000, 1000)).toBe(0);
+    expect([0, 100, 200, 900, 1000].map((t) => isUpdateStep(t, 100, 1000))).toEqual([false, true, true, true, false]);
+    expect(() => rigLDropFraction(1, 0, 10)).toThrow(/--drop-fraction must be in \(0, 1\), got 1/);
+    expect(() => rigLDropFraction(0, 0, 10)).toThrow(/--drop-fraction must be in \(0, 1\), got 0/);
+  });
+
+  it('drops floor(kept * fraction) of the smallest |w| among the kept, grows as many of the largest |gradient| among the rest', () => {
+    const n = 40;
+    const weight = Float32Array.from({ length: n }, () => random.normal());
+    const mask = Float32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 0 : 1));
+    for (let i = 0; i < n; i++) weight[i] *= mask[i];
+    const gradient = Float32Array.from({ length: n }, () => random.normal());
+    const before = mask.reduce((a, b) => a + b, 0);
+    const fraction = 0.3;
+    const { mask: next, grown, dropped } = dropAndGrow(weight, mask, rigLGrowScore(gradient), fraction);
+    const count = Math.floor(before * fraction);
+    expect(next.reduce((a, b) => a + b, 0)).toBe(before);
+    // The drop: the `count` smallest |w| among the kept.
+    const kept = Array.from({ length: n }, (_, i) => i).filter((i) => mask[i] === 1).sort((a, b) => Math.abs(weight[a]) - Math.abs(weight[b]));
+    const droppedNow = new Set(kept.slice(0, count));
+    // The growth: the `count` largest |g| among those not kept after the drop (just-dropped ones included).
+    const candidates = Array.from({ length: n }, (_, i) => i).filter((i) => mask[i] === 0 || droppedNow.has(i)).sort((a, b) => Math.abs(gradient[b]) - Math.abs(gradient[a]));
+    const grownNow = new Set(candidates.slice(0, count));
+    for (let i = 0; i < n; i++) expect(next[i], `index ${i}`).toBe((mask[i] === 1 && !droppedNow.has(i)) || grownNow.has(i) ? 1 : 0);
+    expect(grown).toEqual([...grownNow].filter((i) => mask[i] === 0).sort((a, b) => a - b));
+    expect(dropped).toEqual([...droppedNow].filter((i) => !grownNow.has(i)).sort((a, b) => a - b));
+    expect(grown.length).toBe(dropped.length);
+    expect(grown.length).toBeGreaterThan(0);
+  });
+
+  it('SET grows at random, reproducibly by seed', () => {
+    const n = 64;
+    const weight = Float32Array.from({ length: n }, () => random.normal());
+    const mask = Float32Array.from({ length: n }, (_, i) => (i < 16 ? 1 : 0));
+    const a = dropAndGrow(weight, mask, setGrowScore(n, 3, 100, 0), 0.5);
+    const b = dropAndGrow(weight, mask, setGrowScore(n, 3, 100, 0), 0.5);
+    const c = dropAndGrow(weight, mask, setGrowScore(n, 4, 100, 0), 0.5);
+    expect(Array.from(a.mask)).toEqual(Array.from(b.mask));
+    expect(Array.from(a.mask)).not.toEqual(Array.from(c.mask));
+    expect(a.mask.reduce((s, v) => s + v, 0)).toBe(16);
+    expect(() => dropAndGrow(weight, mask.subarray(1), setGrowScore(n, 3, 1, 0), 0.5, 'fc1')).toThrow(/layer 'fc1' has 64 weights, a mask of 63 and 64 grow scores/);
+  });
+});
