@@ -20,3 +20,4 @@ export * from './ops/matmul.js';
 export * from './conformance.js';
 export * from './ops/sparse-linear.js';
 export * from './ops/sparse-conv.js';
+export * from './ops/batchnorm.js';

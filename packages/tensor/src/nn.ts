@@ -6,6 +6,7 @@
  */
 import { generator, defaultBias, kaimingUniform } from './init.js';
 import { untrack } from './memory.js';
+import { batchNorm2d } from './ops/batchnorm.js';
 import { conv2d } from './ops/conv.js';
 import { relu } from './ops/elementwise.js';
 import { linear } from './ops/matmul.js';
@@ -318,6 +319,55 @@ export class Conv2d extends WeightedLayer {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, mask: this.weightMask });
+  }
+}
+
+export interface BatchNorm2dOptions {
+  /** Added to the variance under the square root (default 1e-5). */
+  eps?: number;
+  /** Weight of each batch in the running statistics (default 0.1). */
+  momentum?: number;
+}
+
+/**
+ * torch.nn.BatchNorm2d (affine, tracking running statistics): parameters `weight` (ones) and `bias` (zeros),
+ * buffers `running_mean` (zeros), `running_var` (ones) and `num_batches_tracked` (i32 scalar, +1 per training
+ * forward). Batch statistics in train(), the running ones in eval().
+ */
+export class BatchNorm2d extends Module {
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNorm2dOptions = {},
+  ) {
+    super();
+    checkSizes('BatchNorm2d', { numFeatures });
+    const { eps = 1e-5, momentum = 0.1 } = options;
+    if (!(eps > 0)) throw new Error(`BatchNorm2d: eps must be positive, got ${eps}`);
+    if (!(momentum >= 0 && momentum <= 1)) throw new Error(`BatchNorm2d: momentum must be in [0, 1], got ${momentum}`);
+    this.eps = eps;
+    this.momentum = momentum;
+    this.registerParameter('weight', tensor(new Float32Array(numFeatures).fill(1), [numFeatures]));
+    this.registerParameter('bias', tensor(new Float32Array(numFeatures), [numFeatures]));
+    this.registerBuffer('running_mean', tensor(new Float32Array(numFeatures), [numFeatures]));
+    this.registerBuffer('running_var', tensor(new Float32Array(numFeatures).fill(1), [numFeatures]));
+    this.registerBuffer('num_batches_tracked', tensor(new Int32Array(1), []));
+  }
+
+  get weight(): Tensor {
+    return this.parameter('weight');
+  }
+
+  get bias(): Tensor {
+    return this.parameter('bias');
+  }
+
+  forward(x: Tensor): Tensor {
+    return batchNorm2d(x, this.weight, this.bias, this.buffer('running_mean')!, this.buffer('running_var')!, {
+      training: this.training, momentum: this.momentum, eps: this.eps, numBatchesTracked: this.buffer('num_batches_tracked'),
+    });
   }
 }
 
