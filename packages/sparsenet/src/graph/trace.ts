@@ -7,7 +7,7 @@
  * sum. Structure comes from the tape, never from module names or registration order. An op the walk does not know
  * throws naming the op, its shapes and the module whose forward made it.
  */
-import { beginScope, isGradEnabled, nn, tensor, type Tensor } from '@sparsenet/tensor';
+import { beginScope, isGradEnabled, nn, tapeOrder, tensor, type Tensor } from '@sparsenet/tensor';
 import type { ChannelGroup, GraphLayer, LayerGraph } from '../prune/graph.js';
 
 /** Ops that keep every channel where it is and turn zeros into zeros. */
@@ -89,16 +89,6 @@ function recordingModules<T>(modules: Map<string, nn.Module>, madeIn: Map<Tensor
 }
 
 function walk(op: string, model: nn.Module, x: Tensor, out: Tensor, operands: Map<Tensor, Operand>, madeIn: Map<Tensor, string>, inputShape: readonly number[]): LayerGraph {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const visit = (t: Tensor) => {
-    if (seen.has(t)) return;
-    seen.add(t);
-    for (const input of t.node?.inputs ?? []) visit(input);
-    order.push(t);
-  };
-  visit(out);
-
   const parent: number[] = [];
   const spaces: { channels: number; producers: string[]; consumers: string[]; norms: string[]; shifted: boolean }[] = [];
   const newSpace = (channels: number, producer?: string): number => {
@@ -115,7 +105,7 @@ function walk(op: string, model: nn.Module, x: Tensor, out: Tensor, operands: Ma
   };
   const unsupported = (t: Tensor, why: string): Error => new Error(`${op}: ${why}: op '${opName(t)}' (${t.origin}) in ${where(t)}; the layer graph follows conv2d, linear, batchNorm2d, relu, max/avg pooling, dropout, add and flatten`);
 
-  for (const t of order) {
+  for (const t of tapeOrder(out)) {
     if (t === x || operands.has(t)) continue;
     if (!t.node) throw unsupported(t, `a tensor made neither from the input nor from the model's parameters reaches the output`);
     const name = opName(t);

@@ -17,9 +17,9 @@
  *   untouched; the producing filter keeps its mask here, and compaction removes it (and its bias) along with the
  *   channel once no layer reads it.
  */
-import type { LayerGraph } from './graph.js';
+import { inputBlock, type LayerGraph } from './graph.js';
 import type { Pruner } from './registry.js';
-import { checkFraction, checkLayers, copyMasks, forEachInUnit, roundHalfEven, selectLayers, withMasks, type LayerMasks, type PrunableLayer } from './types.js';
+import { checkFraction, checkLayers, copyMasks, forEachInUnit, numel, roundHalfEven, selectLayers, withMasks, type LayerMasks, type PrunableLayer } from './types.js';
 
 export type StructuredMode = 'filters' | 'channels' | 'neurons';
 export const STRUCTURED_MODES: readonly StructuredMode[] = ['filters', 'channels', 'neurons'];
@@ -179,9 +179,8 @@ function unitGroups(op: string, layers: readonly PrunableLayer[], graph: LayerGr
       producers: group.producers.map((name) => index.get(name)!),
       consumers: group.consumers.map((name) => {
         const i = index.get(name)!;
-        const [out, inputs, ...kernel] = layers[i].shape;
-        const block = layers[i].kind === 'conv' ? kernel[0] * kernel[1] : nodes[i].input.block;
-        return { index: i, view: [out, (inputs * (kernel[0] ?? 1) * (kernel[1] ?? 1)) / block, block] };
+        const block = inputBlock(nodes[i], layers[i].shape);
+        return { index: i, view: [layers[i].shape[0], numel(layers[i].shape.slice(1)) / block, block] };
       }),
       maskConsumers: !group.zeroWhenPruned,
       fixed: group.fixed,
