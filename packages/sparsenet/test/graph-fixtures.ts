@@ -1,9 +1,9 @@
 /**
  * A residual network as a user would write it with our modules, for the layer-graph tests: arbitrary module
  * names, the classifier registered first, a BatchNorm after every conv, an identity and a projected residual
- * add, a flatten with a 3x3 block per channel. Widths are constructor options, so a compacted model is rebuilt.
+ * add, a flatten with a 3x3 block per channel. Pooled is the other common head: global average pooling, Dropout. Widths are constructor options, so a compacted model is rebuilt.
  */
-import { add, flatten, nn, relu, Random, tensor, type Tensor } from '@sparsenet/tensor';
+import { add, addRelu, flatten, nn, relu, Random, tensor, type Tensor } from '@sparsenet/tensor';
 
 export interface TwigWidths {
   /** The stem and the first block's output: one group, joined by the identity add. */
@@ -44,8 +44,8 @@ class Bud extends nn.Module {
 
   forward(x: Tensor): Tensor {
     const h = this.rightNorm.call(this.right.call(relu(this.leftNorm.call(this.left.call(x)))));
-    const shortcut = this.skip ? this.skipNorm!.call(this.skip.call(x)) : x;
-    return relu(add(h, shortcut));
+    // The projected block adds with the fused op, the identity block with add then relu: the graph follows both.
+    return this.skip ? addRelu(h, this.skipNorm!.call(this.skip.call(x))) : relu(add(h, x));
   }
 }
 
@@ -89,4 +89,16 @@ export function randomizeNorms(model: nn.Module, seed: number): void {
 export function randomBatch(shape: number[], seed: number): Tensor {
   const random = new Random(seed);
   return tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random.uniform(-1, 1)), shape);
+}
+
+/** conv, BatchNorm, ReLU, Dropout, global average pooling, flatten (one feature per channel), linear. */
+export class Pooled extends nn.Module {
+  readonly features = this.registerModule('features', new nn.Sequential(
+    new nn.Conv2d(3, 4, 3, { seed: 1 }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.Dropout(0.5), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(),
+  ));
+  readonly fc = this.registerModule('fc', new nn.Linear(4, 2, { seed: 2 }));
+
+  forward(x: Tensor): Tensor {
+    return this.fc.call(this.features.call(x));
+  }
 }

@@ -9,7 +9,7 @@ import {
   compactLayers, compactStateDict, DEFAULT_TRAIN_CONFIG, flops, LeNet, loadLayerMasks, maskLayers, outputLayers, prunableLayers, pruneModel, stackGraph,
   structuredPrune, traceLayerGraph, withMasks, type LayerGraph, type PrunableLayer,
 } from '@sparsenet/sparsenet';
-import { randomBatch, randomizeNorms, Twig, TWIG_INPUT } from './graph-fixtures.js';
+import { Pooled, randomBatch, randomizeNorms, Twig, TWIG_INPUT } from './graph-fixtures.js';
 
 async function maskedTwig(): Promise<{ model: Twig; graph: LayerGraph; layers: PrunableLayer[] }> {
   await getDevice();
@@ -77,6 +77,22 @@ describe('traceLayerGraph', () => {
       // Tracing leaves the modules' modes alone.
       expect(model.namedModules().every(([, m]) => m.training)).toBe(true);
       expect(flops(layers, graph).dense).toBe(2 * (36 * (162 + 270 + 270) + 9 * (378 + 504 + 48)) + 2 * (720 + 30));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('follows Dropout and global average pooling to a linear layer reading one feature per channel', async () => {
+    await getDevice();
+    const model = new Pooled();
+    try {
+      const graph = traceLayerGraph(model.train(), [3, 5, 5]);
+      expect(graph.layers).toEqual([
+        { name: 'features.0', kind: 'conv', shape: [4, 3, 3, 3], input: { group: 0, block: 1 }, output: 1, outputSize: [3, 3] },
+        { name: 'fc', kind: 'linear', shape: [2, 4], input: { group: 1, block: 1 }, output: 2 },
+      ]);
+      expect(graph.groups[1]).toEqual({ id: 1, channels: 4, producers: ['features.0'], consumers: ['fc'], norms: ['features.1'], fixed: null, zeroWhenPruned: false });
+      expect(outputLayers(graph)).toEqual(['fc']);
     } finally {
       model.dispose();
     }
