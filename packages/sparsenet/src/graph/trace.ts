@@ -61,8 +61,8 @@ export function traceLayerGraph(model: nn.Module, inputShape: readonly number[])
 }
 
 /**
- * Runs `run` with every module's `call` noting which module's forward made each tensor (the innermost), for
- * error messages; the modules' own `call` is back in place afterwards.
+ * Runs `run` with every module's `call` noting which module's forward made each tensor (the innermost; the
+ * model's own forward for the rest), for error messages; the modules' own `call` is back in place afterwards.
  */
 function recordingModules<T>(modules: Map<string, nn.Module>, madeIn: Map<Tensor, string>, run: () => T): T {
   const patched: nn.Module[] = [];
@@ -75,7 +75,8 @@ function recordingModules<T>(modules: Map<string, nn.Module>, madeIn: Map<Tensor
           return call.call(module, x);
         } finally {
           const made = [...inner.tensors];
-          for (const t of made) if (!madeIn.has(t)) madeIn.set(t, path);
+          const label = path ? `module '${path}' (${module.constructor.name})` : `${module.constructor.name}.forward`;
+          for (const t of made) if (!madeIn.has(t)) madeIn.set(t, label);
           inner.keep(made);
           inner.end();
         }
@@ -99,11 +100,8 @@ function walk(op: string, model: nn.Module, x: Tensor, out: Tensor, operands: Ma
   const find = (s: number): number => (parent[s] === s ? s : (parent[s] = find(parent[s])));
   const flows = new Map<Tensor, Flow>([[x, { space: newSpace(inputShape[0]), block: 1 }]]);
   const layers: (GraphLayer & { space: number; inputSpace: number })[] = [];
-  const where = (t: Tensor): string => {
-    const path = madeIn.get(t) ?? '';
-    return path ? `module '${path}' (${model.namedModules().find(([n]) => n === path)?.[1].constructor.name})` : `${model.constructor.name}.forward`;
-  };
-  const unsupported = (t: Tensor, why: string): Error => new Error(`${op}: ${why}: op '${opName(t)}' (${t.origin}) in ${where(t)}; the layer graph follows conv2d, linear, batchNorm2d, relu, max/avg pooling, dropout, add and flatten`);
+  const unsupported = (t: Tensor, why: string): Error =>
+    new Error(`${op}: ${why}: op '${opName(t)}' (${t.origin}) in ${madeIn.get(t)}; the layer graph follows conv2d, linear, batchNorm2d, relu, max/avg pooling, dropout, add and flatten`);
 
   for (const t of tapeOrder(out)) {
     if (t === x || operands.has(t)) continue;
