@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { beginScope, flatten, getDevice, mul, nn, noGrad, type Tensor } from '@sparsenet/tensor';
 import {
-  compactLayers, compactStateDict, DEFAULT_TRAIN_CONFIG, flops, LeNet, loadLayerMasks, maskLayers, outputLayers, prunableLayers, pruneModel, stackGraph,
+  compactLayers, compactLeNet, compactStateDict, DEFAULT_TRAIN_CONFIG, flops, LeNet, loadLayerMasks, maskLayers, outputLayers, prunableLayers, pruneModel, stackGraph,
   structuredPrune, traceLayerGraph, withMasks, type LayerGraph, type PrunableLayer,
 } from '@sparsenet/sparsenet';
 import { Pooled, randomBatch, randomizeNorms, Twig, TWIG_INPUT } from './graph-fixtures.js';
@@ -108,6 +108,12 @@ describe('traceLayerGraph', () => {
       expect(layers.map((l) => l.name)).toEqual(['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
       expect(layers.map((l) => l.isOutput)).toEqual([false, false, false, false, true]);
       expect(graph.layers[2].input.block).toBe(13 * 13);
+      // LeNet keeps zeros through ReLU and pooling: over its graph the pruners and compaction give today's results.
+      for (const mode of ['filters', 'channels', 'neurons'] as const) {
+        expect(structuredPrune(layers, { mode, fraction: 0.5, graph })).toEqual(structuredPrune(layers, { mode, fraction: 0.5 }));
+      }
+      const pruned = withMasks(layers, structuredPrune(layers, { mode: 'filters', fraction: 0.5, graph }));
+      expect(compactLayers(pruned, graph)).toEqual(compactLeNet(pruned, { inputSize: [64, 64] }));
     } finally {
       model.dispose();
     }
