@@ -48,7 +48,7 @@ export interface Compaction {
 
 /** Compaction of a LeNet-shaped stack (stackGraph's convention) on `inputSize` = [H, W]. */
 export function compactLeNet(layers: readonly PrunableLayer[], options: { inputSize: [number, number] }): Compaction {
-  return compactLayers(layers, stackGraph('compactLeNet', layers, options.inputSize));
+  return compactLayers(layers, stackGraph('compactLeNet', layers, options.inputSize), 'compactLeNet');
 }
 
 /** Compaction of `layers` (one per layer of the graph, any order) over their model's layer graph. */
