@@ -74,8 +74,12 @@ describe('traceLayerGraph', () => {
       // The classifier is registered first; the graph, not the order, makes it the output layer.
       expect(outputLayers(graph)).toEqual(['classifier']);
       expect(layers.map((l) => [l.name, l.isOutput])).toEqual(graph.layers.map((l) => [l.name, l.name === 'classifier']));
-      // Tracing leaves the modules' modes alone.
+      // Tracing leaves the modules' modes and BatchNorm's running statistics alone.
       expect(model.namedModules().every(([, m]) => m.training)).toBe(true);
+      const before = await model.stateDict();
+      traceLayerGraph(model, TWIG_INPUT);
+      const after = await model.stateDict();
+      for (const [name, entry] of Object.entries(before)) expect([name, after[name].data]).toEqual([name, entry.data]);
       expect(flops(layers, graph).dense).toBe(2 * (36 * (162 + 270 + 270) + 9 * (378 + 504 + 48)) + 2 * (720 + 30));
     } finally {
       model.dispose();
@@ -93,6 +97,7 @@ describe('traceLayerGraph', () => {
       ]);
       expect(graph.groups[1]).toEqual({ id: 1, channels: 4, producers: ['features.0'], consumers: ['fc'], norms: ['features.1'], fixed: null, zeroWhenPruned: false });
       expect(outputLayers(graph)).toEqual(['fc']);
+      expect((model.features.at(3) as nn.Dropout).step).toBe(0);
     } finally {
       model.dispose();
     }
