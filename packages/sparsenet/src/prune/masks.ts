@@ -2,6 +2,7 @@
  * Masks on any module tree, as torch.nn.utils.prune puts them: a masked nn.Conv2d or nn.Linear carries 0/1
  * buffers `weight_mask` (the weight's shape) and `bias_mask` ([out]), found by PyTorch's dotted names
  * (`layer1.0.conv1`). The kernels multiply weight by mask; masked Adam keeps pruned weights at zero.
+ * prunableLayers reads the layers back for the pruners; loadLayerMasks writes their new masks to the model.
  */
 import { nn, tensor } from '@sparsenet/tensor';
 import { outputLayers, type LayerGraph } from './graph.js';
