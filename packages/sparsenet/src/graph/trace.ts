@@ -9,6 +9,7 @@
  */
 import { beginScope, isGradEnabled, nn, tapeOrder, tensor, type Tensor } from '@sparsenet/tensor';
 import type { ChannelGroup, GraphLayer, LayerGraph } from '../prune/graph.js';
+import { evaluateWith, type ForwardOverride } from './patch.js';
 
 /** Ops that keep every channel where it is and turn zeros into zeros. */
 const CHANNELWISE = new Set(['relu', 'maxPool2d', 'avgPool2d', 'adaptiveAvgPool2d', 'dropout', 'scale']);
@@ -44,49 +45,31 @@ export function traceLayerGraph(model: nn.Module, inputShape: readonly number[])
       if (!name.includes('.') && !operands.has(t)) operands.set(t, { module: path, name, owner });
     }
   }
-  const training = new Map([...modules.values()].map((m) => [m, m.training]));
   const madeIn = new Map<Tensor, string>();
   const scope = beginScope();
   try {
-    model.eval();
-    const output = recordingModules(modules, madeIn, () => {
-      const x = tensor(new Float32Array(inputShape.reduce((a, b) => a * b, 1)), [1, ...inputShape], { requiresGrad: true });
-      return { x, out: model.call(x) };
-    });
-    return walk(op, model, output.x, output.out, operands, madeIn, inputShape);
+    const x = tensor(new Float32Array(inputShape.reduce((a, b) => a * b, 1)), [1, ...inputShape], { requiresGrad: true });
+    const out = evaluateWith(model, (path, module) => noteTensors(madeIn, path, module), () => model.call(x));
+    return walk(op, model, x, out, operands, madeIn, inputShape);
   } finally {
-    for (const [m, mode] of training) m.training = mode;
     scope.end();
   }
 }
 
-/**
- * Runs `run` with every module's `call` noting which module's forward made each tensor (the innermost; the
- * model's own forward for the rest), for error messages; the modules' own `call` is back in place afterwards.
- */
-function recordingModules<T>(modules: Map<string, nn.Module>, madeIn: Map<Tensor, string>, run: () => T): T {
-  const patched: nn.Module[] = [];
-  try {
-    for (const [path, module] of modules) {
-      const call = module.call;
-      module.call = (x: Tensor) => {
-        const inner = beginScope();
-        try {
-          return call.call(module, x);
-        } finally {
-          const made = [...inner.tensors];
-          const label = path ? `module '${path}' (${module.constructor.name})` : `${module.constructor.name}.forward`;
-          for (const t of made) if (!madeIn.has(t)) madeIn.set(t, label);
-          inner.keep(made);
-          inner.end();
-        }
-      };
-      patched.push(module);
+/** A forward noting, for error messages, which module made each tensor (the innermost; the model's own forward for the rest). */
+function noteTensors(madeIn: Map<Tensor, string>, path: string, module: nn.Module): ForwardOverride {
+  const label = path ? `module '${path}' (${module.constructor.name})` : `${module.constructor.name}.forward`;
+  return (x, forward) => {
+    const inner = beginScope();
+    try {
+      return forward(x);
+    } finally {
+      const made = [...inner.tensors];
+      for (const t of made) if (!madeIn.has(t)) madeIn.set(t, label);
+      inner.keep(made);
+      inner.end();
     }
-    return run();
-  } finally {
-    for (const module of patched) delete (module as { call?: unknown }).call;
-  }
+  };
 }
 
 function walk(op: string, model: nn.Module, x: Tensor, out: Tensor, operands: Map<Tensor, Operand>, madeIn: Map<Tensor, string>, inputShape: readonly number[]): LayerGraph {
