@@ -60,14 +60,6 @@ export class LeNet extends nn.Module {
     if (sparse) maskLayers(this);
   }
 
-  layers(): (nn.Conv2d | nn.Linear)[] {
-    return [this.conv1, this.conv2, this.fc1, this.fc2, this.fc3];
-  }
-
-  layer(name: LayerName): nn.Conv2d | nn.Linear {
-    return this[name];
-  }
-
   /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels, max pooling into the conv op. */
   forward(x: Tensor): Tensor {
     const expected = [3, INPUT_SIZE, INPUT_SIZE];
