@@ -1,4 +1,5 @@
 export * from './prune/index.js';
+export * from './graph/trace.js';
 export * from './data/index.js';
 export * from './model.js';
 export * from './sparse-model.js';
@@ -6,6 +7,7 @@ export * from './model-state.js';
 export * from './train/config.js';
 export * from './train/metrics.js';
 export * from './train/evaluate.js';
+export * from './train/pruning.js';
 export * from './train/checkpoint.js';
 export * from './train/run-files.js';
 export { train, type TrainResult, type TrainHooks } from './train/trainer.js';

@@ -5,7 +5,8 @@
  * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
  */
 import { conv2d, flatten, linear, nn, type Tensor } from '@sparsenet/tensor';
-import { flops, formatSparsity, maskLayers, sparsityReport, type FlopCount, type PrunableLayer, type SparsityReport } from './prune/index.js';
+import { traceLayerGraph } from './graph/trace.js';
+import { flops, formatSparsity, maskLayers, prunableLayers, sparsityReport, type FlopCount, type LayerGraph, type PrunableLayer, type SparsityReport } from './prune/index.js';
 
 export const INPUT_SIZE = 64;
 export const NUM_CLASSES = 7;
@@ -42,6 +43,7 @@ export class LeNet extends nn.Module {
   readonly fc1: nn.Linear;
   readonly fc2: nn.Linear;
   readonly fc3: nn.Linear;
+  private graph: LayerGraph | undefined;
 
   constructor(options: LeNetOptions = {}) {
     super();
@@ -58,14 +60,6 @@ export class LeNet extends nn.Module {
     if (sparse) maskLayers(this);
   }
 
-  layers(): (nn.Conv2d | nn.Linear)[] {
-    return [this.conv1, this.conv2, this.fc1, this.fc2, this.fc3];
-  }
-
-  layer(name: LayerName): nn.Conv2d | nn.Linear {
-    return this[name];
-  }
-
   /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels, max pooling into the conv op. */
   forward(x: Tensor): Tensor {
     const expected = [3, INPUT_SIZE, INPUT_SIZE];
@@ -80,24 +74,15 @@ export class LeNet extends nn.Module {
     return linear(h, fc3.weight, fc3.bias, { mask: fc3.weightMask });
   }
 
-  /** The layers as the pruners take them (weights, masks and biases read back once). */
-  async prunableLayers(): Promise<PrunableLayer[]> {
-    const out: PrunableLayer[] = [];
-    for (const name of LAYER_NAMES) {
-      const layer = this.layer(name);
-      const weight = (await layer.weight.toArray()) as Float32Array;
-      out.push({
-        name,
-        kind: layer instanceof nn.Conv2d ? 'conv' : 'linear',
-        shape: [...layer.weight.shape],
-        weight,
-        mask: layer.weightMask ? ((await layer.weightMask.toArray()) as Float32Array) : new Float32Array(weight.length).fill(1),
-        bias: layer.bias ? ((await layer.bias.toArray()) as Float32Array) : undefined,
-        biasMask: layer.buffer('bias_mask') ? ((await layer.buffer('bias_mask')!.toArray()) as Float32Array) : undefined,
-        isOutput: name === 'fc3',
-      });
-    }
-    return out;
+  /** LeNet's layer graph on its 64x64 input, traced once (the topology of an instance never changes). */
+  layerGraph(): LayerGraph {
+    this.graph ??= traceLayerGraph(this, [3, INPUT_SIZE, INPUT_SIZE]);
+    return this.graph;
+  }
+
+  /** The layers as the pruners take them (weights, masks and biases read back once), as for any model. */
+  prunableLayers(): Promise<PrunableLayer[]> {
+    return prunableLayers(this, this.layerGraph());
   }
 }
 
@@ -120,7 +105,7 @@ export interface SparsityInterpretation {
 export async function interpretSparsity(model: LeNet): Promise<SparsityInterpretation> {
   const layers = await model.prunableLayers();
   const report = sparsityReport(layers);
-  const count = flops(layers, [INPUT_SIZE, INPUT_SIZE]);
+  const count = flops(layers, model.layerGraph());
   const mflops = (f: number) => (f / 1e6).toFixed(2);
   const text = [
     formatSparsity(report, { withTotal: true }),

@@ -39,11 +39,8 @@ export function record(out: Tensor, inputs: Tensor[], backward: GradNode['backwa
   return out;
 }
 
-function backward(root: Tensor, seed?: Tensor): void {
-  if (!root.requiresGrad) throw new Error(`backward: ${root} does not require grad (no input of it does)`);
-  if (!seed && root.size !== 1) throw new Error(`backward: ${root} is not a scalar; pass its gradient`);
-  if (seed && shapeString(seed) !== shapeString(root)) throw new Error(`backward: gradient ${shapeString(seed)} does not match ${shapeString(root)}`);
-
+/** Every tensor `root` was made from on the tape, inputs before the tensors made from them, `root` last. */
+export function tapeOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
   const visit = (t: Tensor) => {
@@ -53,7 +50,15 @@ function backward(root: Tensor, seed?: Tensor): void {
     order.push(t);
   };
   visit(root);
+  return order;
+}
 
+function backward(root: Tensor, seed?: Tensor): void {
+  if (!root.requiresGrad) throw new Error(`backward: ${root} does not require grad (no input of it does)`);
+  if (!seed && root.size !== 1) throw new Error(`backward: ${root} is not a scalar; pass its gradient`);
+  if (seed && shapeString(seed) !== shapeString(root)) throw new Error(`backward: gradient ${shapeString(seed)} does not match ${shapeString(root)}`);
+
+  const order = tapeOrder(root);
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, seed ?? ones(root));
   noGrad(() => {

@@ -7,3 +7,5 @@ export * from './compact.js';
 export * from './schedule.js';
 export * from './rewind.js';
 export * from './masks.js';
+export * from './graph.js';
+export * from './registry.js';

@@ -14,7 +14,7 @@ export interface PrunableLayer {
   bias?: Float32Array;
   /** 0/1, one per output unit; absent means all ones. */
   biasMask?: Float32Array;
-  /** The classifier layer: never structurally pruned. */
+  /** A layer whose units are the model's outputs (the nearest the output in its layer graph): never structurally pruned. */
   isOutput?: boolean;
 }
 

@@ -14,6 +14,7 @@
  * convention for unstructured pruning); pass `layers` to restrict. Biases are never pruned here.
  */
 import { Random } from '@sparsenet/tensor';
+import type { Pruner } from './registry.js';
 import { checkFraction, checkLayers, copyMasks, roundHalfEven, selectLayers, type LayerMasks, type PrunableLayer } from './types.js';
 
 export interface UnstructuredScope {
@@ -75,6 +76,22 @@ export function randomPrune(layers: readonly PrunableLayer[], options: RandomOpt
     };
   });
 }
+
+const SCOPE = { name: 'scope', help: "'layer': the sparsity of each layer; 'global': of all layers together", default: 'layer', choices: ['layer', 'global'] } as const;
+
+export const magnitudePruner: Pruner = {
+  name: 'magnitude',
+  help: 'the smallest |w| go (PyTorch l1_unstructured, global_unstructured)',
+  options: [SCOPE],
+  computeMasks: (layers, { sparsity, options }) => magnitudePrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global' }),
+};
+
+export const randomPruner: Pruner = {
+  name: 'random',
+  help: 'uniformly random alive weights go (PyTorch random_unstructured), seeded per pruning event',
+  options: [SCOPE],
+  computeMasks: (layers, { sparsity, seed, options }) => randomPrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global', seed }),
+};
 
 /** The weights of one scope, concatenated in layer order; `g` indexes the concatenation. */
 interface Pool {

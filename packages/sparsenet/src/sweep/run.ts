@@ -106,7 +106,7 @@ async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: strin
     const config: TrainConfig = {
       ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
     };
-    await pruneModel(model, config, unit.sparsity, unit.seed * 1000);
+    await pruneModel(model, model.layerGraph(), config, unit.sparsity, unit.seed * 1000);
     await saveModel(path, model, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
   } finally {
     model.dispose();

@@ -3,12 +3,11 @@
  * One table describes every flag, so `--help`, parsing and validation cannot drift apart.
  */
 import { parseArgs } from 'node:util';
+import { parseStructures } from '../prune/structured.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
 export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
-export type Structure = 'filters' | 'channels' | 'neurons';
-export const STRUCTURES: readonly Structure[] = ['filters', 'channels', 'neurons'];
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
 
@@ -196,14 +195,4 @@ export function checkTrainConfig(c: TrainConfig): void {
   parseStructures(c.structure);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
-}
-
-/** The structures of --structure, in order; an unknown or repeated one is an error naming the flag. */
-export function parseStructures(text: string): Structure[] {
-  const items = text.split(',').map((item) => item.trim());
-  for (const item of items) {
-    if (!(STRUCTURES as readonly string[]).includes(item)) throw new Error(`train: --structure takes ${STRUCTURES.join(', ')} or a comma-separated list of them, got '${text}'`);
-  }
-  if (new Set(items).size !== items.length) throw new Error(`train: --structure lists a structure twice: '${text}'`);
-  return items as Structure[];
 }

@@ -1,11 +1,11 @@
 /**
- * Pruning inside the training loop: the schedule in optimizer steps, and a pruning event applied to a model
- * (weights and masks read back once, new masks computed on the host, masked weights and masks uploaded).
+ * Pruning inside the training loop: the schedule in optimizer steps, and a pruning event applied to any masked
+ * model by dotted layer name (weights and masks read back once, new masks computed on the host by the named
+ * pruner, masked weights and masks uploaded).
  */
-import { gradualSchedule, iterativeSchedule, magnitudePrune, oneShotSchedule, randomPrune, structuredPrune, withMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
-import { rewindWeights } from '../prune/index.js';
-import type { LeNet } from '../model.js';
-import { parseStructures, type TrainConfig } from './config.js';
+import type { nn } from '@sparsenet/tensor';
+import { computeMasks, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import type { TrainConfig } from './config.js';
 
 /** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
 export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): PruningSchedule | null {
@@ -22,40 +22,27 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
 }
 
 /**
- * Prunes `model` to `sparsity` with the configured pruner; `seed` varies random pruning per event. Structured
- * pruning prunes each listed structure in turn, each on the masks the one before left.
+ * Prunes `model` (its layer graph: `graph`) to `sparsity` with the configured pruner, found by name in the
+ * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
  */
-export async function pruneModel(model: LeNet, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
-  const layers = await model.prunableLayers();
-  let pruned: PrunableLayer[];
-  if (config.pruner === 'magnitude') pruned = withMasks(layers, magnitudePrune(layers, { fraction: sparsity, scope: config.scope }));
-  else if (config.pruner === 'random') pruned = withMasks(layers, randomPrune(layers, { fraction: sparsity, scope: config.scope, seed }));
-  else if (config.pruner === 'structured') {
-    pruned = layers;
-    for (const mode of parseStructures(config.structure)) pruned = withMasks(pruned, structuredPrune(pruned, { mode, fraction: sparsity, norm: config.norm }));
-  } else throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
-  // Pruned weights are set to zero now, so checkpoints hold weight * mask; masked Adam keeps them there.
-  const state: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
-  for (const layer of pruned) {
-    state[`${layer.name}.weight`] = { dtype: 'f32', shape: layer.shape, data: layer.weight.map((w, i) => (layer.mask[i] ? w : 0)) };
-    state[`${layer.name}.weight_mask`] = { dtype: 'f32', shape: layer.shape, data: layer.mask };
-    if (layer.bias && layer.biasMask) {
-      state[`${layer.name}.bias`] = { dtype: 'f32', shape: [layer.bias.length], data: layer.bias.map((b, i) => (layer.biasMask![i] ? b : 0)) };
-      state[`${layer.name}.bias_mask`] = { dtype: 'f32', shape: [layer.bias.length], data: layer.biasMask };
-    }
-  }
-  model.loadStateDict(state, { strict: false });
+export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
+  if (config.pruner === 'none') throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
+  // The configuration's flags of the pruner's option names (--scope, --structure, --norm) are its options.
+  const flags = config as unknown as Record<string, unknown>;
+  const options = Object.fromEntries(getPruner(config.pruner).options.flatMap((o) => (flags[o.name] === undefined ? [] : [[o.name, String(flags[o.name])]])));
+  const layers = await prunableLayers(model, graph);
+  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options })));
 }
 
 /** Weights and biases as saved for lottery-ticket rewinding. */
-export async function saveWeights(model: LeNet): Promise<SavedWeights[]> {
-  return (await model.prunableLayers()).map((layer) => ({ name: layer.name, weight: layer.weight, bias: layer.bias }));
+export async function saveWeights(model: nn.Module, graph: LayerGraph): Promise<SavedWeights[]> {
+  return (await prunableLayers(model, graph)).map((layer) => ({ name: layer.name, weight: layer.weight, bias: layer.bias }));
 }
 
 /** Resets the surviving weights to `saved` (pruned ones stay zero). */
-export async function rewind(model: LeNet, saved: SavedWeights[]): Promise<void> {
-  const layers = await model.prunableLayers();
-  const state: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
+export async function rewind(model: nn.Module, graph: LayerGraph, saved: SavedWeights[]): Promise<void> {
+  const layers = await prunableLayers(model, graph);
+  const state: nn.StateDict = {};
   for (const w of rewindWeights(layers, saved)) {
     const layer = layers.find((l) => l.name === w.name)!;
     state[`${w.name}.weight`] = { dtype: 'f32', shape: layer.shape, data: w.weight };

@@ -11,7 +11,7 @@ import {
 import { writeFileAtomic } from '@sparsenet/viz';
 import { BatchLoader, CLASSES, gatherBatch, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
 import { LeNet, NUM_CLASSES } from '../model.js';
-import { sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
+import { prunableLayers, sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
@@ -70,6 +70,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     if (missing.length) throw new Error(`train --init ${config.init}: the checkpoint lacks ${missing.join(', ')}`);
     model.loadStateDict(state, { strict: false });
   }
+  // Traced before the kernels are tuned, so that the trace's shapes are tuned with the others.
+  const graph = model.layerGraph();
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced });
   const stepsPerEpoch = loader.batchesPerEpoch;
@@ -97,7 +99,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const correct = tensor(new Float32Array(1), [1]);
   try {
     for (let epoch = loop.epoch; epoch < config.epochs; epoch++) {
-      if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(model);
+      if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(model, graph);
       const progress = new Progress(`epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch);
       runtime().runner.write(lossSum.buffer, 0, new Float32Array(1));
       runtime().runner.write(correct.buffer, 0, new Float32Array(1));
@@ -107,9 +109,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       for (const batch of loader.epoch()) {
         if (schedule?.isPruningStep(loop.step)) {
           const target = schedule.sparsityAt(loop.step);
-          await pruneModel(model, config, target, config.seed * 1000 + loop.pruneEvents++);
+          await pruneModel(model, graph, config, target, config.seed * 1000 + loop.pruneEvents++);
           if (loop.step === lastEventStep && rewindWeights) {
-            await rewind(model, rewindWeights);
+            await rewind(model, graph, rewindWeights);
             optimizer.dispose();
             optimizer = makeOptimizer(model, config);
           }
@@ -144,7 +146,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const trainAccuracy = (await correct.item()) / seen;
       const val = await evaluate(model, data.val, { batchSize: config.evalBatchSize });
       const test = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
-      const layers = await model.prunableLayers();
+      const layers = await prunableLayers(model, graph);
       const sparsity = sparsityReport(layers);
       const record: EpochRecord = {
         epoch: epoch + 1, step: loop.step, lr: optimizer.lr, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
@@ -177,7 +179,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
     const finalTest = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
     for (const line of ['final model, test part:', ...formatClassMetrics(finalTest, CLASSES)]) log(line);
-    const report = sparsityReport(await model.prunableLayers());
+    const report = sparsityReport(await prunableLayers(model, graph));
     await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
     const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
     writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
