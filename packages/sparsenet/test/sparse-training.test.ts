@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '@sparsenet/tensor';
 import {
-  dropAndGrow, isUpdateStep, layerBudgets, layerDensities, nmLayerMasks, nmMask, parseNmPattern, rigLDropFraction, rigLGrowScore, setGrowScore, type PrunableLayer,
+  computeMasks, dropAndGrow, isUpdateStep, layerBudgets, layerDensities, nmLayerMasks, nmMask, parseNmPattern, rigLDropFraction, rigLGrowScore, setGrowScore, type PrunableLayer,
 } from '@sparsenet/sparsenet';
 
 const random = new Random(7);
@@ -133,5 +133,17 @@ describe('drop and grow (RigL, SET)', () => {
     expect(Array.from(a.mask)).not.toEqual(Array.from(c.mask));
     expect(a.mask.reduce((s, v) => s + v, 0)).toBe(16);
     expect(() => dropAndGrow(weight, mask.subarray(1), setGrowScore(n, 3, 1, 0), 0.5, 'fc1')).toThrow(/layer 'fc1' has 64 weights, a mask of 63 and 64 grow scores/);
+  });
+});
+
+describe('the nm pruner in the registry', () => {
+  it('is found by name, masks every layer M divides and warns naming the others', () => {
+    const layers = [layer('conv1', [6, 3, 5, 5]), layer('fc1', [8, 16]), layer('fc2', [4, 8])];
+    const lines: string[] = [];
+    const masks = computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '1:4' }, log: (line) => lines.push(line) });
+    expect(masks.map((m) => m.mask.reduce((a, b) => a + b, 0))).toEqual([150 * 3, 8 * 16 / 4, 4 * 8 / 4]);
+    expect(lines).toEqual(['pruner nm: 1:4 leaves conv1 (75) dense: input dimension not a multiple of 4']);
+    expect(() => computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '2:4', layers: 'conv1' } })).toThrow(/layer 'conv1' \[6,3,5,5\] was named, but its input dimension 75 is not a multiple of 4/);
+    expect(() => computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '3:2' } })).toThrow(/pruner nm: pattern 3:2: N must be at least 1 and below M/);
   });
 });

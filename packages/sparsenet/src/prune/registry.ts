@@ -8,6 +8,7 @@ import type { LayerGraph } from './graph.js';
 import { structuredPruner } from './structured.js';
 import type { LayerMasks, PrunableLayer } from './types.js';
 import { magnitudePruner, randomPruner } from './unstructured.js';
+import { nmPruner } from '../sparse-training/nm.js';
 
 export interface PrunerOption {
   name: string;
@@ -26,6 +27,8 @@ export interface PruneContext {
   graph?: LayerGraph;
   /** The pruner's options by name, every declared option present (defaults filled in by computeMasks). */
   options: Record<string, string>;
+  /** Warnings a pruner has for the user (e.g. layers it had to leave alone), one line each. */
+  log?: (line: string) => void;
 }
 
 export interface Pruner {
@@ -35,7 +38,7 @@ export interface Pruner {
   computeMasks(layers: readonly PrunableLayer[], context: PruneContext): LayerMasks[];
 }
 
-const BUILT_IN: readonly Pruner[] = [magnitudePruner, randomPruner, structuredPruner];
+const BUILT_IN: readonly Pruner[] = [magnitudePruner, randomPruner, structuredPruner, nmPruner];
 const registry = new Map(BUILT_IN.map((pruner) => [pruner.name, pruner]));
 
 export function registerPruner(pruner: Pruner): void {

@@ -5,6 +5,7 @@
  * dimension is not a multiple of M cannot be split into groups: it stays dense with a warning naming it (as ASP
  * does), and naming such a layer explicitly is an error.
  */
+import type { Pruner } from '../prune/registry.js';
 import type { LayerMasks, PrunableLayer } from '../prune/types.js';
 
 export interface NmPattern {
@@ -64,3 +65,23 @@ export function nmLayerMasks(layers: readonly PrunableLayer[], pattern: NmPatter
   });
   return { masks, skipped };
 }
+
+/** N:M as a registered pruner: `pattern` N:M, `layers` a comma-separated list or '' for every layer M divides. */
+export const nmPruner: Pruner = {
+  name: 'nm',
+  help: 'N:M sparsity (NVIDIA ASP): the N largest |w| of every M along the input dimension; layers M does not divide stay dense',
+  options: [
+    { name: 'pattern', help: 'N:M, e.g. 2:4', default: '2:4' },
+    { name: 'layers', help: "comma-separated layer names, or '' for every layer whose input dimension M divides", default: '' },
+  ],
+  computeMasks: (layers, { options, log }) => {
+    const pattern = parseNmPattern(options.pattern, 'pruner nm: pattern');
+    const names = options.layers ? options.layers.split(',').map((n) => n.trim()) : undefined;
+    const { masks, skipped } = nmLayerMasks(layers, pattern, names);
+    if (skipped.length) {
+      const dims = skipped.map((name) => `${name} (${inputDimension(layers.find((l) => l.name === name)!)})`).join(', ');
+      log?.(`pruner nm: ${pattern.n}:${pattern.m} leaves ${dims} dense: input dimension not a multiple of ${pattern.m}`);
+    }
+    return masks;
+  },
+};
