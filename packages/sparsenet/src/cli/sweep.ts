@@ -13,9 +13,9 @@ runCli(async (argv) => {
     console.log(sweepHelp());
     return;
   }
-  if (config.merge) mergeSweep(config.merge, config.out);
+  if (config.merge) await mergeSweep(config.merge, config.out);
   else if (config.tablesOnly) {
-    const { finished, total } = writeFinishedTables(config);
+    const { finished, total } = await writeFinishedTables(config);
     console.log(`${finished} of ${total} units finished`);
   } else {
     const run = await runSweep(config);

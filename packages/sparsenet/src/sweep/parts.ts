@@ -83,7 +83,7 @@ export function mergeParts(dirs: readonly string[]): { grid: SweepGrid; results:
 }
 
 /** `--merge DIR...`: joins the parts and writes the tables, figure and report into `out`. */
-export function mergeSweep(dirs: readonly string[], out: string): SummaryRow[] {
+export async function mergeSweep(dirs: readonly string[], out: string): Promise<SummaryRow[]> {
   const { grid, results } = mergeParts(dirs);
   return writeSweepOutputs(out, grid, results, `merged from ${dirs.join(', ')}`);
 }
