@@ -49,6 +49,11 @@ export function curvePoints(series: readonly CurveSeries[], xTitle = 'epoch'): C
   );
 }
 
+/** Every (series, x, y) with a missing or non-finite y as null. */
+function lineRows(series: readonly CurveSeries[]): Array<{ series: string; x: number; y: number | null }> {
+  return series.flatMap((s) => s.y.map((y, i) => ({ series: s.label, x: s.x ? s.x[i] : i + 1, y: finite(y) ? y : null })).filter((r) => Number.isFinite(r.x)));
+}
+
 /** Lines with a point per value and, where given, a band of ± std; colour and shape per series. */
 export function curvesSpec(series: readonly CurveSeries[], options: CurveOptions): FigureSpec {
   const xTitle = options.xTitle ?? 'epoch';
@@ -71,7 +76,8 @@ export function curvesSpec(series: readonly CurveSeries[], options: CurveOptions
     encoding: { x, color },
     layer: [
       ...(hasBand ? [{ transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'area', opacity: 0.2, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } }] : []),
-      { mark: { type: 'line', aria: false }, encoding: { y } },
+      // Its own rows, missing values included as null: the line breaks there rather than bridging the gap.
+      { data: { values: lineRows(series) }, mark: { type: 'line', aria: false, invalid: 'break-paths-show-domains' }, encoding: { y } },
       { mark: { type: 'point' }, encoding: { y, shape: { field: 'series', type: 'nominal', title: null, sort: labels }, description: { field: 'description' } } },
     ],
   };

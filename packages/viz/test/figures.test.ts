@@ -104,6 +104,10 @@ describe('curves', () => {
       else expect(labels).toContain(`validation, epoch ${e}: ${v}, band ${v - valStd[i]} to ${v + valStd[i]}`);
     });
     for (const t of ['Accuracy per epoch', 'epoch', 'accuracy', 'train', 'validation']) expect(fig.texts).toContain(t);
+    // The validation line breaks at its missing epoch: two runs of the path, the train line one.
+    const lines = all(fig.root, (e) => e.tag === 'path' && e.parent?.attrs.class?.startsWith('mark-line') === true);
+    const runs = (color: RGB) => (lines.find((e) => e.attrs.stroke === rgbHex(color))!.attrs.d.match(/M/g) ?? []).length;
+    expect([runs(PALETTE[0]), runs(PALETTE[1])]).toEqual([1, 2]);
     expect(countNear(fig.png, PALETTE[0])).toBeGreaterThan(200);
     expect(countNear(fig.png, PALETTE[1])).toBeGreaterThan(200);
   });
