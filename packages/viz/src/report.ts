@@ -255,7 +255,7 @@ export function renderReport(run: RunReportData): string {
     const groups = run.metricGroups ?? defaultMetricGroups(epochs);
     const specs = epochCharts(epochs, groups);
     charts.push(...specs);
-    const interactive = specs.map((spec) => `<h3>${escapeHtml(spec.title)}</h3><div class="chart" id="${spec.id}"></div>`).join('\n');
+    const interactive = specs.map((spec) => `<div class="chart" id="${spec.id}"></div>`).join('\n');
     const keys = metricKeys(epochs);
     const rows = epochs.map((r) => [r.epoch, ...keys.map((k) => r[k])]);
     const body = `${figures('curves')}

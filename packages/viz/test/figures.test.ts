@@ -51,6 +51,12 @@ function yAxis(root: SvgElement, parse: (label: string) => number): (v: number) 
   return (v) => ticks[a].offset[1] + ((v - va) / (vb - va)) * (ticks[b].offset[1] - ticks[a].offset[1]);
 }
 
+/** The absolute vertices of the band (area mark) filled with `color`. */
+function bandVertices(root: SvgElement, color: RGB): Array<[number, number]> {
+  const area = all(root, (e) => e.tag === 'path' && e.parent?.attrs.class?.startsWith('mark-area') === true && e.attrs.fill === rgbHex(color))[0];
+  return [...area.attrs.d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((v) => [area.offset[0] + Number(v[1]), area.offset[1] + Number(v[2])]);
+}
+
 const percent = (label: string) => Number(label.replace('%', '')) / 100;
 
 function meanStd(values: number[]): [number, number] {
@@ -136,8 +142,13 @@ describe('trade-off', () => {
           expect(field(label!, 'band')).toBeCloseTo(m - s, 12);
           expect(field(label!, 'to')).toBeCloseTo(m + s, 12);
           expect(label).toContain('3 seeds');
-          // The point sits at the mean on the axis (ticks are drawn at whole pixels).
-          expect(Math.abs(marks.get(label!)!.offset[1] - y(m))).toBeLessThanOrEqual(1);
+          // The point sits at the mean on the axis (ticks are drawn at whole pixels), the band's edges at mean ± std.
+          const point = marks.get(label!)!;
+          expect(Math.abs(point.offset[1] - y(m))).toBeLessThanOrEqual(1);
+          const band = bandVertices(fig.root, pruner === 'magnitude' ? PALETTE[0] : PALETTE[1]).filter(([bx]) => Math.abs(bx - point.offset[0]) < 0.01);
+          const edges = band.map(([, by]) => by).sort((a, b) => a - b);
+          expect(edges.length, `${pruner} ${target} band`).toBe(2);
+          [y(m + s), y(m - s)].forEach((want, e) => expect(Math.abs(edges[e] - want), `${pruner} ${target} band edge`).toBeLessThanOrEqual(1));
         }
       }
       const [bm, bs] = meanStd(dense);
