@@ -77,11 +77,14 @@ function tiledSpec({ name, title, subtitle, tiling: t, conv, what, color, option
     data: { values },
     layer: [
       { transform: [{ filter: 'datum.kept > 0' }], mark: { type: 'rect' }, encoding: { ...rect, color } },
-      {
-        transform: [{ filter: 'datum.kept == 0' }],
-        mark: { type: 'rect' },
-        encoding: { ...rect, color: { field: 'pruned', type: 'nominal', title: null, scale: { domain: ['pruned'], range: [rgbHex(PRUNED_RGB)] } } },
-      },
+      // Only with pruned cells, so that an unpruned layer's legend does not offer 'pruned'.
+      ...(t.cells.some((c) => c.kept === 0)
+        ? [{
+            transform: [{ filter: 'datum.kept == 0' }],
+            mark: { type: 'rect' },
+            encoding: { ...rect, color: { field: 'pruned', type: 'nominal', title: null, scale: { domain: ['pruned'], range: [rgbHex(PRUNED_RGB)] } } },
+          }]
+        : []),
     ],
     resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
   };

@@ -301,6 +301,8 @@ describe('mask heatmaps and filters', () => {
     expect(hi[0]).toBeGreaterThan(hi[2]);
     expect(lo[2]).toBeGreaterThan(lo[0]);
     for (let k = 2; k < w.length; k++) expect([...marks.keys()].some((l) => l.endsWith(`: w ${w[k]}`))).toBe(true);
+    // Nothing pruned, nothing grey: no 'pruned' in the legend.
+    expect(fig.texts).not.toContain('pruned');
   });
 
   it('draws RGB filters each scaled to its own min..max', async () => {
