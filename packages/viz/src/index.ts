@@ -1,3 +1,11 @@
+/**
+ * @sparsenet/viz: every figure is one spec function (data in, a Vega-Lite spec out: curvesSpec, tradeoffSpec,
+ * sparsityBarsSpec, confusionSpec, maskHeatmapSpec, filterGridSpec, rgbFiltersSpec). writeFigure renders a spec
+ * to SVG (Vega, headless) and PNG (resvg at 2x, bundled DejaVu Sans, no system fonts) and returns the SVG, which
+ * a report shows inline as a ReportFigure. A new figure (sensitivity, drop/regrow, per model) is a new spec
+ * function in its own file: figureFrame for the title and size, PALETTE for series, a `description` field on
+ * the marks for their ARIA labels (the tests read values back from them).
+ */
 export * from './colormap.js';
 export * from './format.js';
 export * from './theme.js';
