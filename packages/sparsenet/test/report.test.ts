@@ -80,6 +80,8 @@ describe('run report', () => {
     const texts = (file: string) => [...read(file).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     for (const file of ['curves-loss', 'curves-accuracy']) expect(texts(file)).toEqual(expect.arrayContaining(['train', 'validation', 'test', 'epoch']));
     expect(texts('curves-sparsity')).toEqual(expect.arrayContaining(['all layers', ...LAYERS]));
+    // fc1's long matrix is drawn by (neuron, conv2 channel), and says so with its share pruned.
+    expect(texts('mask-fc1').some((t) => /^fc1 \[120,2704\] as \[120,16,13,13\]: \d+\.\d% pruned$/.test(t)), texts('mask-fc1').join(' | ')).toBe(true);
     for (const file of Object.keys(EXPECTED_FIGURES)) for (const t of texts(file)) expect(t, `${file}: '${t}'`).not.toMatch(/\b[a-z]+[A-Z][A-Za-z]*\b/);
     expect(read('curves-accuracy')).toContain(`aria-label="test, epoch 1: ${history[0].testAccuracy}"`);
     // Sparsity per layer counts the zeros of weight x mask (the checkpoint's weights).

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { nn } from '@sparsenet/tensor';
 import {
-  confusionSpec, curvesSpec, shapeText, FIGURE_FORMATS, filterGridSpec, maskHeatmapSpec, parseFigureFormats, rgbFiltersSpec, sparsityBarsSpec, writeFigure,
+  confusionSpec, curvesSpec, formatPercent, shapeText, FIGURE_FORMATS, filterGridSpec, maskHeatmapSpec, parseFigureFormats, rgbFiltersSpec, sparsityBarsSpec, writeFigure,
   writeReport, type EpochMetrics, type FigureFormat, type FigureSpec, type HeatmapOptions, type MetricGroup, type ReportFigure, type ReportSection,
 } from '@sparsenet/viz';
 import { CLASSES } from '../data/index.js';
@@ -144,11 +144,14 @@ function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, nu
  * drawn as [out, C, S, S]: one cell per (neuron, conv2 channel) when reduced, so that dead neurons and unread
  * channels show.
  */
-function weightView(name: string, shape: readonly number[]): [readonly number[], HeatmapOptions] {
+function weightView(name: string, mask: ArrayLike<number>, shape: readonly number[]): [readonly number[], HeatmapOptions] {
   const side = featureSide();
   if (name !== 'fc1' || shape.length !== 2 || shape[1] % (side * side) !== 0) return [shape, { name }];
-  const channels = shape[1] / (side * side);
-  return [[shape[0], channels, side, side], { name, title: `fc1 ${shapeText(shape)} as [${shape[0]},${channels},${side},${side}]`, xTitle: `input channel (conv2 output, ${side}x${side} positions)`, yTitle: 'output neuron' }];
+  let kept = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) kept++;
+  const view = [shape[0], shape[1] / (side * side), side, side];
+  const title = `fc1 ${shapeText(shape)} as ${shapeText(view)}: ${formatPercent(1 - kept / mask.length)} pruned`;
+  return [view, { name, title, xTitle: `input channel (conv2 output, ${side}x${side} positions)`, yTitle: 'output neuron' }];
 }
 
 /** One figure of a run: its file name (no extension), where the report shows it, and its spec. */
@@ -185,7 +188,7 @@ function runFigures(run: RunFolder, rows: readonly EpochMetrics[], curves: reado
     const mask = run.state[`${name}.weight_mask`];
     const weight = run.state[`${name}.weight`];
     if (!mask || !weight) continue;
-    const [view, options] = weightView(name, mask.shape);
+    const [view, options] = weightView(name, mask.data, mask.shape);
     figures.push({ file: `mask-${name}`, section: 'pictures', title: `${name} mask`, caption: `${name}: |w| of the weights pruning kept; grey: pruned`, spec: maskHeatmapSpec(weight.data, mask.data, view, options) });
   }
   const conv1 = run.state['conv1.weight'];
