@@ -53,7 +53,7 @@ async function prepare(dataDir: string, runDir: string, out: string): Promise<vo
     model: 'sparsenet', pruner: 'magnitude', scope: 'layer', sparsity: 0.6, schedule: 'oneshot', pruneStart: 1,
     epochs: 2, batchSize: 16, limit: 96, evalBatchSize: 64, data: dataDir, out: runDir, report: false,
   }, { log: () => {} });
-  writeRunReport(runDir);
+  await writeRunReport(runDir);
   const trained = performance.now();
   const results = await runConformance();
   const reference: PreparedReference = {

@@ -5,9 +5,7 @@
  * a one-pixel gap; linear masks [out, in] a matrix. A mask too large for the canvas is shown in blocks of
  * weights coloured by viridis of the fraction kept (all pruned: PRUNED_RGB), as viz downsamples.
  */
-import type { RGB } from '../../packages/viz/src/canvas.js';
-import { KEPT_RGB, PRUNED_RGB, viridis } from '../../packages/viz/src/colormap.js';
-
+import { KEPT_RGB, PRUNED_RGB, viridis, type RGB } from '../../packages/viz/src/colormap.js';
 
 const MAX_WIDTH = 640;
 const MAX_HEIGHT = 360;

@@ -7,7 +7,8 @@
  *   - a checkpoint from a tiny training run in Node classifies the sample images in the page with Node's
  *     evaluation probabilities (1e-5) on the pixels the browser decoded, and its mask heatmaps show pruned cells;
  *   - a few training steps in the page lower the loss;
- *   - the run's report.html, opened from disk, draws its uPlot charts (pixels in the series' colours).
+ *   - the run's report.html, opened from disk, draws its uPlot charts and its inline SVG figures (pixels in the
+ *     series' colours).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -219,7 +220,7 @@ describe('the page in Chromium on SwiftShader', () => {
     for (const s of samplesJson.samples) expect(dx.get(s.file), s.file).toBe(s.dx);
   });
 
-  it("draws the run report's uPlot charts from disk (pixels in the series' colours)", async () => {
+  it("draws the run report's uPlot charts and SVG figures from disk (pixels in the series' colours)", async () => {
     const report = await context.newPage();
     try {
       await report.goto(pathToFileURL(join(work, 'run', 'report.html')).href);
@@ -229,16 +230,24 @@ describe('the page in Chromium on SwiftShader', () => {
       const chart = report.locator('.uplot canvas').first();
       await chart.scrollIntoViewIfNeeded();
       const png = PNG.sync.read(await chart.screenshot());
-      const near = (color: readonly number[]) => {
+      const near = (color: readonly number[], image = png) => {
         let n = 0;
-        for (let i = 0; i < png.data.length; i += 4) {
-          if (Math.abs(png.data[i] - color[0]) + Math.abs(png.data[i + 1] - color[1]) + Math.abs(png.data[i + 2] - color[2]) <= 30) n++;
+        for (let i = 0; i < image.data.length; i += 4) {
+          if (Math.abs(image.data[i] - color[0]) + Math.abs(image.data[i + 1] - color[1]) + Math.abs(image.data[i + 2] - color[2]) <= 30) n++;
         }
         return n;
       };
       const series = [near(PALETTE[0]), near(PALETTE[1])];
       console.log(`report: ${charts} uPlot charts; first chart ${png.width}x${png.height}, pixels in the first two series' colours: ${series.join(', ')}`);
       for (const count of series) expect(count).toBeGreaterThan(100);
+      // The figures are the inline SVGs of the figure files: the first (the loss curves) draws in the series' colours too.
+      const figures = report.locator('figure svg');
+      expect(await figures.count()).toBeGreaterThan(5);
+      await figures.first().scrollIntoViewIfNeeded();
+      const figure = PNG.sync.read(await figures.first().screenshot());
+      const figureSeries = [near(PALETTE[0], figure), near(PALETTE[1], figure)];
+      console.log(`report: ${await figures.count()} SVG figures; first ${figure.width}x${figure.height}, pixels in the first two series' colours: ${figureSeries.join(', ')}`);
+      for (const count of figureSeries) expect(count).toBeGreaterThan(100);
     } finally {
       await report.close();
     }

@@ -126,7 +126,7 @@ describe('table', () => {
     expect(rows[0]).toMatch(/^\| dense \| 0 \| 2 \| 0\.5500 ± 0\.0707 \|/);
     expect(rows[1]).toMatch(/^\| dense-finetuned \| 0 \| 2 \|/);
     // In the trade-off figure the unpruned fine-tune starts every pruner's curve.
-    const { rows: points } = sweepRows(summary);
+    const points = sweepRows(summary);
     for (const pruner of ['magnitude', 'random', 'structured']) expect(points.filter((p) => p.pruner === pruner)[0]).toMatchObject({ target: 0, sparsity: 0, seeds: 2 });
     expect(points).toHaveLength(3 + 6 + 6 + 3);
     expect(summary.find((s) => s.pruner === 'structured' && s.targetSparsity === 0.5)?.mean.compactMsPerImage).toBe(0.25);
@@ -167,7 +167,7 @@ describe('sweep runs', () => {
     expect(unitLines[0]).toMatch(/^sweep \[1\/3\] seed0\/dense: trained \(\d+ s\): test acc [\d.]+, .*; about \d+ min left$/);
     expect(unitLines[2]).not.toMatch(/left/);
     expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/magnitude-0.5': 'trained', 'seed0/structured-0.5': 'trained' });
-    for (const file of ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', 'tradeoff.png', 'report.html', 'sweep-part-1-of-1.json']) expect(existsSync(join(whole, file)), file).toBe(true);
+    for (const file of ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', 'tradeoff.png', 'tradeoff.svg', 'tradeoff-compression.svg', 'tradeoff-balanced.png', 'report.html', 'sweep-part-1-of-1.json']) expect(existsSync(join(whole, file)), file).toBe(true);
     const md = readFileSync(join(whole, 'sweep.md'), 'utf8');
     for (const row of ['| dense | 0 | 1 |', '| magnitude | 0.5 | 1 |', '| structured | 0.5 | 1 |']) expect(md).toContain(row);
     expect(readFileSync(join(whole, 'sweep.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
@@ -236,15 +236,15 @@ describe('sweep runs', () => {
     }
   });
 
-  it('--tables-only writes the tables of the units finished so far and trains nothing', () => {
+  it('--tables-only writes the tables of the units finished so far and trains nothing', async () => {
     const { config } = parseSweepArgs(['--tables-only', '--out', whole, '--seeds', '0', '--pruners', 'magnitude,structured', '--sparsities', '0.5,0.9', '--epochs', '1', '--finetune-epochs', '1', '--batch-size', '32', '--limit', '300']);
     expect(config.tablesOnly).toBe(true);
-    expect(writeFinishedTables(config)).toEqual({ finished: 3, total: 5 });
+    expect(await writeFinishedTables(config)).toEqual({ finished: 3, total: 5 });
     const md = readFileSync(join(whole, 'sweep.md'), 'utf8');
     for (const row of ['| dense | 0 | 1 |', '| magnitude | 0.5 | 1 |', '| structured | 0.5 | 1 |']) expect(md).toContain(row);
     expect(md).not.toContain('| magnitude | 0.9 |');
     expect(existsSync(join(whole, 'seed0/magnitude-0.9'))).toBe(false);
-    expect(() => writeFinishedTables({ ...config, out: join(root, 'nothing') })).toThrow(/sweep --tables-only: no finished unit of this grid in .*nothing/);
+    await expect(writeFinishedTables({ ...config, out: join(root, 'nothing') })).rejects.toThrow(/sweep --tables-only: no finished unit of this grid in .*nothing/);
     expect(() => parseSweepArgs(['--tables-only', '--shard', '1/2'])).toThrow(/--tables-only reads the units in --out; it takes neither --merge nor --shard/);
   });
 
@@ -262,7 +262,7 @@ describe('sweep runs', () => {
     expect(partial.results.map((r) => r.unit)).toEqual(['seed0/dense']);
     expect(partial.total).toBe(3);
     const partialOut = join(root, 'partial');
-    expect(mergeSweep([parts[0]], partialOut, { allowPartial: true })).toMatchObject({ finished: 1, total: 3 });
+    expect(await mergeSweep([parts[0]], partialOut, { allowPartial: true })).toMatchObject({ finished: 1, total: 3 });
     expect(readFileSync(join(partialOut, 'report.html'), 'utf8')).toContain('partial: 1 of 3 units');
     expect(readFileSync(join(partialOut, 'sweep.csv'), 'utf8').split('\n')[0]).toMatch(/,unit,adapter$/);
     expect(() => mergeParts([parts[0], whole])).toThrow(/is part 1\/1 but .* is part 1\/2: merge parts of one split/);
@@ -274,7 +274,7 @@ describe('sweep runs', () => {
     expect(mergeParts([shared]).results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
 
     const merged = join(root, 'merged');
-    const summary = mergeSweep(parts, merged).rows;
+    const summary = (await mergeSweep(parts, merged)).rows;
     const { grid, results } = mergeParts(parts);
     expect(results.map(metricsOf)).toEqual(wholeResults.map(metricsOf));
     const copy = JSON.parse(readFileSync(join(parts[1], 'seed0/dense.copy-2-of-2/sweep-unit.json'), 'utf8')).result as UnitResult;

@@ -1,9 +1,8 @@
-/** Layer-wise sparsity bar chart: how much of each layer pruning removed. */
-import { LABEL_SCALE, PlotFrame, REFERENCE_DASH, type LegendEntry } from './axes.js';
-import { Canvas, WHITE, type RGB } from './canvas.js';
-import { PALETTE } from './colormap.js';
-import { capHeight, textWidth } from './font.js';
+/** Layer-wise sparsity: how much of each layer pruning removed, as a percentage, with the model's overall line. */
+import { PALETTE, REFERENCE_RGB, rgbHex } from './colormap.js';
 import { formatPercent } from './format.js';
+import type { FigureSpec } from './render.js';
+import { figureFrame, type FigureSize } from './theme.js';
 
 export interface LayerSparsity {
   name: string;
@@ -14,65 +13,40 @@ export interface LayerSparsity {
   shape?: readonly number[];
 }
 
-export interface SparsityBarOptions {
+export interface SparsityBarOptions extends FigureSize {
   title?: string;
   /** Sparsity of the whole model, drawn as a dashed line. */
   overall?: number;
-  width?: number;
-  height?: number;
 }
 
-export const BAR_RGB: RGB = PALETTE[0];
-export const OVERALL_RGB: RGB = [200, 30, 30];
-/** Bars take this share of their slot. */
-const BAR_SHARE = 0.6;
-
-/**
- * PNG of one bar per layer, height = percentage pruned on a 0-100% axis (with headroom for labels), the
- * percentage written above each bar; 800 x 500 by default.
- */
-export function renderSparsityBars(layers: readonly LayerSparsity[], options: SparsityBarOptions = {}): Buffer {
-  const canvas = new Canvas(options.width ?? 800, options.height ?? 500);
-  const legend: LegendEntry[] = [];
-  if (options.overall !== undefined) {
-    legend.push({ label: `overall ${formatPercent(options.overall)}`, color: OVERALL_RGB, dash: REFERENCE_DASH });
+/** One bar per layer (in the order given) on a 0-100% axis, its percentage above it; ARIA '<layer>: <s> pruned'. */
+export function sparsityBarsSpec(layers: readonly LayerSparsity[], options: SparsityBarOptions = {}): FigureSpec {
+  for (const l of layers) {
+    if (!(l.sparsity >= 0 && l.sparsity <= 1)) throw new Error(`sparsityBarsSpec: layer ${l.name} has sparsity ${l.sparsity}, outside [0, 1]`);
   }
-  const frame = new PlotFrame(canvas, {
-    title: options.title ?? 'Sparsity per layer',
-    x: { min: -0.5, max: Math.max(1, layers.length) - 0.5, ticks: layers.map((l, i) => ({ value: i, label: l.name })), grid: false },
-    y: {
-      label: 'pruned (%)',
-      min: 0,
-      // Headroom above 100% for the label of a fully pruned layer.
-      max: 110,
-      ticks: [0, 20, 40, 60, 80, 100].map((v) => ({ value: v, label: `${v}%` })),
-    },
-    legend,
-  });
-  const { plot } = frame;
-  const slot = plot.width / Math.max(1, layers.length);
-  const barWidth = Math.max(1, Math.round(slot * BAR_SHARE));
-  const base = Math.round(frame.y(0));
-  // One decimal when every label fits its slot, else none, so that all labels read alike.
-  const decimals = layers.every((l) => textWidth(formatPercent(l.sparsity, 1), LABEL_SCALE) <= slot - 4) ? 1 : 0;
-  const barTop = (sparsity: number) => Math.round(frame.y(Math.max(0, Math.min(1, sparsity)) * 100));
-  layers.forEach((layer, i) => {
-    const top = barTop(layer.sparsity);
-    canvas.fillRect(Math.round(frame.x(i) - barWidth / 2), top, barWidth, base - top, BAR_RGB);
-  });
-  if (options.overall !== undefined) {
-    const y = frame.y(options.overall * 100);
-    canvas.line(plot.x, y, plot.x + plot.width, y, OVERALL_RGB, { thickness: 2, dash: REFERENCE_DASH });
-  }
-  frame.finish();
-  // Labels last, each on a white box so that the overall line does not run through it.
-  layers.forEach((layer, i) => {
-    const text = formatPercent(layer.sparsity, decimals);
-    const top = barTop(layer.sparsity);
-    const w = textWidth(text, LABEL_SCALE);
-    const h = capHeight(LABEL_SCALE);
-    canvas.fillRect(frame.x(i) - w / 2 - 2, top - 6 - h - 2, w + 4, h + 4, WHITE);
-    canvas.text(text, frame.x(i), top - 6, { align: 'center', baseline: 'bottom', scale: LABEL_SCALE });
-  });
-  return canvas.toPNG();
+  const names = layers.map((l) => l.name);
+  const values = layers.map((l) => ({ layer: l.name, sparsity: l.sparsity, label: formatPercent(l.sparsity), description: `${l.name}: ${l.sparsity} pruned` }));
+  const x = { field: 'layer', type: 'nominal', title: 'layer', sort: names, axis: { labelAngle: 0 } };
+  const y = { field: 'sparsity', type: 'quantitative', title: 'weights pruned', scale: { domain: [0, 1.08], nice: false }, axis: { format: '.0%', values: [0, 0.2, 0.4, 0.6, 0.8, 1] } };
+  const overall = options.overall === undefined
+    ? []
+    : [{
+        data: { values: [{ what: `overall ${formatPercent(options.overall)}`, sparsity: options.overall, description: `overall: ${options.overall} pruned` }] },
+        mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y, color: { field: 'what', type: 'nominal', title: null, scale: { range: [rgbHex(REFERENCE_RGB)] } }, description: { field: 'description' } },
+      }];
+  return {
+    ...figureFrame(options.title ?? 'Sparsity per layer', options, { width: 640, height: 400 }),
+    layer: [
+      {
+        data: { values },
+        encoding: { x, y },
+        layer: [
+          { mark: { type: 'bar', color: rgbHex(PALETTE[0]), width: { band: 0.6 } }, encoding: { description: { field: 'description' } } },
+          { mark: { type: 'text', dy: -7, fontSize: 11, aria: false }, encoding: { text: { field: 'label' } } },
+        ],
+      },
+      ...overall,
+    ],
+  };
 }

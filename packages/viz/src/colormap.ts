@@ -1,5 +1,9 @@
-/** Colour maps (viridis, a blue-white-red diverging map), the series palette and the colour of pruned cells. */
-import type { RGB } from './canvas.js';
+/**
+ * Colours shared by the figures and the browser page (no Node, no Vega here): viridis, the series palette, the
+ * reference grey and the colour of pruned weights.
+ */
+/** An 8-bit colour: red, green, blue. */
+export type RGB = readonly [number, number, number];
 
 /**
  * matplotlib's viridis, its published 256-entry table (CC0, by Nathaniel J. Smith, Stefan van der Walt and
@@ -35,31 +39,32 @@ function parseHexTable(hex: string): RGB[] {
 export const VIRIDIS_TABLE: readonly RGB[] = parseHexTable(VIRIDIS_HEX);
 
 /**
- * Eleven knots of ColorBrewer's RdBu reversed: dark blue (most negative) through near-white (zero) to dark red
- * (most positive).
- */
-const DIVERGING_KNOTS: readonly RGB[] = [
-  [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
-  [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
-];
-
-/**
  * The colour of a pruned weight in mask heatmaps: a neutral light grey that no colour map here produces
  * (viridis never has equal channels this light), so a pruned cell is never mistaken for a kept one.
  */
 export const PRUNED_RGB: RGB = [200, 200, 200];
 
-/** Tableau 10: distinct series colours, in order. */
+/**
+ * Okabe and Ito's colour-blind-safe palette (Color Universal Design, 2008) without its yellow (too light on
+ * white) and black (kept for reference lines): distinct series colours, in order.
+ */
 export const PALETTE: readonly RGB[] = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+  [0, 114, 178], [230, 159, 0], [0, 158, 115], [213, 94, 0], [204, 121, 167], [86, 180, 233],
 ];
+
+/** Reference lines (the dense baseline) and their spread: a dark grey apart from every series colour. */
+export const REFERENCE_RGB: RGB = [85, 85, 85];
 
 export function paletteColor(i: number): RGB {
   return PALETTE[i % PALETTE.length];
 }
 
-export function lerpRgb(a: RGB, b: RGB, t: number): RGB {
+/** '#rrggbb' of a colour, as SVG and Vega take it. */
+export function rgbHex(c: RGB): string {
+  return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function lerpRgb(a: RGB, b: RGB, t: number): RGB {
   return [Math.round(a[0] + (b[0] - a[0]) * t), Math.round(a[1] + (b[1] - a[1]) * t), Math.round(a[2] + (b[2] - a[2]) * t)];
 }
 
@@ -73,21 +78,6 @@ function sampleKnots(knots: readonly RGB[], t: number): RGB {
 /** viridis at t in [0, 1]: dark purple (0) through teal to yellow (1), interpolated between table entries. */
 export function viridis(t: number): RGB {
   return sampleKnots(VIRIDIS_TABLE, t);
-}
-
-/** The diverging map at t in [-1, 1]: blue for negative, near-white at 0, red for positive. */
-export function diverging(t: number): RGB {
-  return sampleKnots(DIVERGING_KNOTS, (t + 1) / 2);
-}
-
-/** Relative luminance in [0, 1] (sRGB weights, no linearisation: only used to pick black or white text). */
-export function luminance(c: RGB): number {
-  return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;
-}
-
-/** Dark text on light cells, white text on dark ones. */
-export function textColorOn(background: RGB): RGB {
-  return luminance(background) > 0.5 ? [20, 20, 20] : [255, 255, 255];
 }
 
 /** A kept weight in mask heatmaps: the top of viridis. */

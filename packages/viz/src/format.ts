@@ -20,7 +20,18 @@ export function formatValue(v: unknown): string {
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
 }
 
-/** A number to 3 significant digits without trailing zeros: colour-bar ends. */
-export function threeDigits(v: number): string {
-  return String(Number(v.toPrecision(3)));
+/** Words for the parts of metric names that code abbreviates. */
+const WORDS: Record<string, string> = { val: 'validation', acc: 'accuracy', lr: 'learning rate' };
+
+/**
+ * A code name as words a reader expects: 'valBalancedAccuracy' -> 'validation balanced accuracy',
+ * 'sparsity_conv1' -> 'sparsity conv1', 'imagesPerSecond' -> 'images per second'.
+ */
+export function humanLabel(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_]+/)
+    .filter(Boolean)
+    .map((w) => WORDS[w.toLowerCase()] ?? w.toLowerCase())
+    .join(' ');
 }

@@ -1,175 +1,139 @@
-/** Sparsity heatmap of one layer's 0/1 mask: which weights pruning removed. */
-import { frameLayout, niceTicks, placePlot, drawColorbar, PlotFrame, type FrameOptions, type LegendEntry } from './axes.js';
-import { Canvas, type RGB } from './canvas.js';
-import { KEPT_RGB, PRUNED_RGB, viridis } from './colormap.js';
-import { fitTiling, tileCellRect, tilingSize, type Tiling } from './tiling.js';
+/**
+ * Pictures of a layer's weights tiled by filter and channel (see tiling.ts): the mask heatmap (|w| in viridis,
+ * pruned weights in a neutral grey) and the signed filter grid (w in a blue-orange diverging map).
+ */
+import { PRUNED_RGB, rgbHex } from './colormap.js';
 import { formatPercent, shapeText } from './format.js';
+import type { FigureSpec } from './render.js';
+import { checkWeightShape, tileWeights, type TiledCell, type Tiling } from './tiling.js';
 
-/** Colour of a kept weight at full resolution: viridis at 1 (every weight of the cell kept). */
+/** Cells drawn at most: above it a layer is reduced to kernels or blocks (a rect per cell in the SVG). */
+export const MAX_HEATMAP_CELLS = 12_000;
 
-export interface MaskHeatmapOptions {
-  /** Layer name, used in the title. */
+export interface HeatmapOptions {
+  /** Layer name, used in the title and the ARIA labels. */
   name?: string;
   /** Replaces the generated title. */
   title?: string;
-  /** Image size; default 800 x 600. */
-  width?: number;
-  height?: number;
+  /** Largest plot area in SVG pixels; cells stay square (or at most 4:1) inside it. Default 560 x 420. */
+  plotWidth?: number;
+  plotHeight?: number;
+  maxCells?: number;
+  /** Axis titles; default input/output channel (conv) or feature/neuron (linear). */
+  xTitle?: string;
+  yTitle?: string;
 }
 
-/**
- * How a mask is drawn. 'full': one cell per weight (conv kernels as kh x kw tiles separated by a gap).
- * 'kernel-fraction' (conv too large): one cell per `factor` x `factor` block of kernels, coloured by the
- * fraction of their weights kept. 'block-fraction' (linear too large): one cell per `factor` x `factor` block
- * of weights. A cell whose weights are all pruned is PRUNED_RGB; any other is viridis(fraction kept).
- */
-export interface MaskHeatmapPlan {
-  mode: 'full' | 'kernel-fraction' | 'block-fraction';
-  factor: number;
-  tiling: Tiling;
-  /** Top-left pixel of the drawn tiling. */
-  x: number;
-  y: number;
-  title: string;
-  kept: number;
-  total: number;
-  frame: FrameOptions;
+const NICE_STEPS = [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 256, 500, 1000];
+
+/** Axis ticks at the centres of every step-th tile, labelled with the index the tile starts at. */
+function tileAxis(title: string, count: number, stride: number, factor: number, extent: number): Record<string, unknown> {
+  const tiles = Math.ceil(count / factor);
+  const step = NICE_STEPS.find((s) => tiles / s <= 12) ?? Math.ceil(tiles / 12);
+  const centre = stride === 1 ? 0.5 : (stride - 1) / 2;
+  const values = Array.from({ length: Math.ceil(tiles / step) }, (_, k) => k * step * stride + centre).filter((v) => v <= extent);
+  return { title, values, labelExpr: `format(floor(datum.value / ${stride}) * ${factor}, 'd')`, grid: false, domain: false, ticks: true, labelAngle: 0 };
 }
 
-interface MaskShape {
-  out: number;
-  inputs: number;
-  kh: number;
-  kw: number;
-  conv: boolean;
-}
-
-function parseShape(mask: ArrayLike<number>, shape: readonly number[]): MaskShape {
-  const valid = (shape.length === 2 || shape.length === 4) && shape.every((d) => Number.isInteger(d) && d > 0);
-  if (!valid) throw new Error(`renderMaskHeatmap: shape ${shapeText(shape)} must be [out,in] or [out,in,kh,kw]`);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (mask.length !== size) {
-    throw new Error(`renderMaskHeatmap: mask has ${mask.length} values but shape ${shapeText(shape)} holds ${size}`);
+function cellText(name: string, t: Tiling, c: TiledCell, what: string): string {
+  if (t.mode === 'full') {
+    const index = t.kh * t.kw > 1 ? `${c.out},${c.in},${c.ky},${c.kx}` : `${c.out},${c.in}`;
+    return c.kept ? `${name}[${index}]: ${what} ${c.value}` : `${name}[${index}]: pruned`;
   }
-  const conv = shape.length === 4;
-  return { out: shape[0], inputs: shape[1], kh: conv ? shape[2] : 1, kw: conv ? shape[3] : 1, conv };
+  const range = (start: number, n: number) => `${start}:${Math.min(n, start + t.factor)}`;
+  return `${name}[${range(c.out, t.out)},${range(c.in, t.inputs)}]: mean ${what} ${c.value}, ${c.kept} kept`;
 }
 
-const FULL_LEGEND: LegendEntry[] = [
-  { label: 'pruned', color: PRUNED_RGB, swatch: true },
-  { label: 'kept', color: KEPT_RGB, swatch: true },
-];
-const FRACTION_LEGEND: LegendEntry[] = [{ label: 'all pruned', color: PRUNED_RGB, swatch: true }];
-const COLORBAR = { width: 20, height: 200, caption: 'kept' };
-const COLORBAR_TICKS = [0, 0.25, 0.5, 0.75, 1].map((value) => ({ value, label: formatPercent(value, 0) }));
+interface TiledSpecInput {
+  name: string;
+  title: string;
+  subtitle: string;
+  tiling: Tiling;
+  conv: boolean;
+  what: string;
+  color: Record<string, unknown>;
+  options: HeatmapOptions;
+}
 
-/** Frame options for a mask drawn with `factor` units (kernels or weights) per cell side. */
-function maskFrame(s: MaskShape, title: string, full: boolean, tiling: { rows: number; cols: number }, factor: number, titleScale?: number): FrameOptions {
-  const unit = s.conv ? 'channel' : 'feature';
+function tiledSpec({ name, title, subtitle, tiling: t, conv, what, color, options }: TiledSpecInput): FigureSpec {
+  const maxW = options.plotWidth ?? 560;
+  const maxH = options.plotHeight ?? 420;
+  let ux = Math.min(maxW / t.width, maxH / t.height);
+  let uy = ux;
+  // A long strip of plain cells (fc1 by kernel: 120 x 16) gets cells up to 4:1 rather than a sliver of a
+  // picture; kernels keep square cells.
+  if (t.strideX === 1 && t.width * ux < maxW / 2) ux = Math.min(maxW / t.width, 4 * uy);
+  if (t.strideY === 1 && t.height * uy < maxH / 2) uy = Math.min(maxH / t.height, 4 * ux);
+  const values = t.cells.map((c) => ({ x: c.x, x2: c.x + 1, y: c.y, y2: c.y + 1, value: c.value, kept: c.kept, pruned: c.kept === 0 ? 'pruned' : 'kept', description: cellText(name, t, c, what) }));
+  const unit = conv ? 'channel' : 'feature';
+  const x = { field: 'x', type: 'quantitative', scale: { domain: [0, t.width], nice: false, zero: false }, axis: tileAxis(options.xTitle ?? `input ${unit}`, t.inputs, t.strideX, t.factor, t.width) };
+  const y = { field: 'y', type: 'quantitative', scale: { domain: [0, t.height], nice: false, zero: false, reverse: true }, axis: tileAxis(options.yTitle ?? (conv ? 'output channel (filter)' : 'output neuron'), t.out, t.strideY, t.factor, t.height) };
+  const rect = { x, x2: { field: 'x2' }, y, y2: { field: 'y2' }, description: { field: 'description' } };
   return {
-    title,
-    titleScale,
-    // Axis units are kernel (conv) or weight (linear) indices; the drawn cells cover rows*factor of them.
-    x: { label: `in ${unit}`, min: -0.5, max: tiling.cols * factor - 0.5, ticks: niceTicks(0, s.inputs - 1, 6, true), grid: false },
-    y: { label: `out ${unit}`, min: tiling.rows * factor - 0.5, max: -0.5, ticks: niceTicks(0, s.out - 1, 6, true), grid: false },
-    legend: full ? FULL_LEGEND : FRACTION_LEGEND,
-    // The same side width in every mode, so that the plot area does not depend on the mode.
-    sideWidth: 170,
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle },
+    width: Math.round(t.width * ux),
+    height: Math.round(t.height * uy),
+    data: { values },
+    layer: [
+      { transform: [{ filter: 'datum.kept > 0' }], mark: { type: 'rect' }, encoding: { ...rect, color } },
+      // Only with pruned cells, so that an unpruned layer's legend does not offer 'pruned'.
+      ...(t.cells.some((c) => c.kept === 0)
+        ? [{
+            transform: [{ filter: 'datum.kept == 0' }],
+            mark: { type: 'rect' },
+            encoding: { ...rect, color: { field: 'pruned', type: 'nominal', title: null, scale: { domain: ['pruned'], range: [rgbHex(PRUNED_RGB)] } } },
+          }]
+        : []),
+    ],
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
   };
 }
 
-/** Decides the drawing of a mask and where it lands in the image (exported so tests can find cells). */
-export function planMaskHeatmap(mask: ArrayLike<number>, shape: readonly number[], options: MaskHeatmapOptions = {}): MaskHeatmapPlan {
-  const s = parseShape(mask, shape);
-  const width = options.width ?? 800;
-  const height = options.height ?? 600;
+function reduction(t: Tiling): string {
+  if (t.mode === 'full') return '';
+  const unit = t.mode === 'kernel' ? (t.factor === 1 ? 'one kernel' : `${t.factor}x${t.factor} kernels`) : `${t.factor}x${t.factor} weights`;
+  return `; reduced: a cell = ${unit} (mean)`;
+}
+
+/**
+ * The mask heatmap of a layer: |w| of every kept weight in viridis, pruned weights (mask 0) in PRUNED_RGB.
+ * `weights` are the layer's weights (already multiplied by the mask or not: pruned ones are not shown).
+ */
+export function maskHeatmapSpec(weights: ArrayLike<number>, mask: ArrayLike<number>, shape: readonly number[], options: HeatmapOptions = {}): FigureSpec {
+  checkWeightShape('maskHeatmapSpec', weights, shape, mask);
+  const tiling = tileWeights(weights, shape, { mask, absolute: true, maxCells: options.maxCells ?? MAX_HEATMAP_CELLS });
   let kept = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) kept++;
-  const total = mask.length;
-
-  // Choose mode and factor in the smallest plot area any title leaves (title at scale 3); the final area
-  // is at least as large, so the choice still fits there.
-  const smallest = frameLayout(width, height, maskFrame(s, '', true, { rows: s.out, cols: s.inputs }, 1, 3)).available;
-  let mode: MaskHeatmapPlan['mode'] = 'full';
-  let factor = 1;
-  if (!fitTiling(s.out, s.inputs, s.kh, s.kw, s.conv, smallest)) {
-    mode = s.conv ? 'kernel-fraction' : 'block-fraction';
-    factor = Math.max(1, Math.ceil(Math.max(s.out / smallest.height, s.inputs / smallest.width)));
-    while (!fitTiling(Math.ceil(s.out / factor), Math.ceil(s.inputs / factor), 1, 1, false, smallest)) factor++;
-  }
-  const rows = Math.ceil(s.out / factor);
-  const cols = Math.ceil(s.inputs / factor);
-  const tileRows = mode === 'full' ? s.kh : 1;
-  const tileCols = mode === 'full' ? s.kw : 1;
-  const gapped = mode === 'full' && s.conv;
-
-  const pruned = formatPercent(1 - kept / Math.max(1, total), 1);
-  const what = s.conv ? (factor === 1 ? '1 kernel' : `${factor}x${factor} kernels`) : `${factor}x${factor} weights`;
-  const generated = `${options.name ?? 'mask'} ${shapeText(shape)}: ${pruned} pruned${mode === 'full' ? '' : `; downsampled, cell = ${what}`}`;
-  const title = options.title ?? generated;
-
-  const frame = maskFrame(s, title, mode === 'full', { rows, cols }, factor);
-  const available = frameLayout(width, height, frame).available;
-  const tiling = fitTiling(rows, cols, tileRows, tileCols, gapped, available)!;
-  const size = tilingSize(tiling);
-  frame.fitPlot = () => size;
-  const plot = placePlot(available, size);
-  return { mode, factor, tiling, x: plot.x, y: plot.y, title, kept, total, frame };
+  const name = options.name ?? 'layer';
+  const max = Math.max(1e-12, ...tiling.cells.map((c) => c.value));
+  return tiledSpec({
+    name,
+    title: options.title ?? `${name} ${shapeText(shape)}: ${formatPercent(1 - kept / mask.length)} pruned`,
+    subtitle: `colour: |w| of kept weights; grey: pruned${reduction(tiling)}`,
+    tiling,
+    conv: shape.length === 4,
+    what: '|w|',
+    color: { field: 'value', type: 'quantitative', title: '|w|', scale: { scheme: 'viridis', domain: [0, max] } },
+    options,
+  });
 }
 
-/** Centre pixel of the drawn cell that shows weight (o, i, ky, kx) (linear: ky = kx = 0). */
-export function maskCellCenter(plan: MaskHeatmapPlan, o: number, i: number, ky = 0, kx = 0): { x: number; y: number } {
-  const full = plan.mode === 'full';
-  const r = tileCellRect(plan.tiling, plan.x, plan.y, Math.floor(o / plan.factor), Math.floor(i / plan.factor), full ? ky : 0, full ? kx : 0);
-  return { x: r.x + Math.floor(r.width / 2), y: r.y + Math.floor(r.height / 2) };
-}
-
-/**
- * PNG of a layer's mask (nonzero = kept), 800 x 600 by default. Conv weights [out,in,kh,kw] are tiled as an
- * out x in grid of kh x kw kernels, linear weights [out,in] as a matrix (rows = outputs). Pruned cells are
- * PRUNED_RGB, kept ones KEPT_RGB; a mask too large for the image is downsampled (see MaskHeatmapPlan) with a
- * colour bar of the kept fraction, and the title says so.
- */
-export function renderMaskHeatmap(mask: ArrayLike<number>, shape: readonly number[], options: MaskHeatmapOptions = {}): Buffer {
-  const plan = planMaskHeatmap(mask, shape, options);
-  const s = parseShape(mask, shape);
-  const canvas = new Canvas(options.width ?? 800, options.height ?? 600);
-  const frame = new PlotFrame(canvas, plan.frame);
-  const { tiling, factor } = plan;
-  const paint = (row: number, col: number, cellRow: number, cellCol: number, color: RGB) => {
-    const r = tileCellRect(tiling, plan.x, plan.y, row, col, cellRow, cellCol);
-    canvas.fillRect(r.x, r.y, r.width, r.height, color);
-  };
-  if (plan.mode === 'full') {
-    let k = 0;
-    for (let o = 0; o < s.out; o++) {
-      for (let i = 0; i < s.inputs; i++) {
-        for (let ky = 0; ky < s.kh; ky++) {
-          for (let kx = 0; kx < s.kw; kx++) paint(o, i, ky, kx, mask[k++] !== 0 ? KEPT_RGB : PRUNED_RGB);
-        }
-      }
-    }
-  } else {
-    const keptIn = new Float64Array(tiling.rows * tiling.cols);
-    const totalIn = new Float64Array(tiling.rows * tiling.cols);
-    const perKernel = s.kh * s.kw;
-    for (let k = 0; k < mask.length; k++) {
-      const kernel = Math.floor(k / perKernel);
-      const cell = Math.floor(Math.floor(kernel / s.inputs) / factor) * tiling.cols + Math.floor((kernel % s.inputs) / factor);
-      totalIn[cell]++;
-      if (mask[k] !== 0) keptIn[cell]++;
-    }
-    for (let row = 0; row < tiling.rows; row++) {
-      for (let col = 0; col < tiling.cols; col++) {
-        const c = row * tiling.cols + col;
-        paint(row, col, 0, 0, keptIn[c] === 0 ? PRUNED_RGB : viridis(keptIn[c] / totalIn[c]));
-      }
-    }
-  }
-  frame.finish();
-  if (plan.mode !== 'full') {
-    const bar = { x: frame.side.x, y: frame.sideTop + 24, width: COLORBAR.width, height: COLORBAR.height };
-    drawColorbar(canvas, bar, viridis, COLORBAR_TICKS, COLORBAR.caption);
-  }
-  return canvas.toPNG();
+/** Conv filters [out, in, kh, kw] as signed weights (blue < 0 < orange, symmetric about 0); masked ones grey. */
+export function filterGridSpec(weights: ArrayLike<number>, shape: readonly number[], options: HeatmapOptions & { mask?: ArrayLike<number> } = {}): FigureSpec {
+  checkWeightShape('filterGridSpec', weights, shape, options.mask);
+  if (shape.length !== 4) throw new Error(`filterGridSpec: shape ${shapeText(shape)} must be [out,in,kh,kw]`);
+  const tiling = tileWeights(weights, shape, { mask: options.mask, maxCells: options.maxCells ?? MAX_HEATMAP_CELLS });
+  const limit = Math.max(1e-12, ...tiling.cells.map((c) => Math.abs(c.value)));
+  const name = options.name ?? 'conv';
+  return tiledSpec({
+    name,
+    title: options.title ?? `${name} filters ${shapeText(shape)}`,
+    subtitle: `signed weights: blue < 0 < orange${options.mask ? '; grey: pruned' : ''}${reduction(tiling)}`,
+    tiling,
+    conv: true,
+    what: 'w',
+    color: { field: 'value', type: 'quantitative', title: 'w', scale: { scheme: 'blueorange', domain: [-limit, limit] } },
+    options,
+  });
 }

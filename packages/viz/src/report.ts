@@ -1,17 +1,16 @@
 /**
- * A run report as ONE self-contained HTML file: PNG figures as data: URIs, tables, and interactive uPlot charts
- * with uPlot's JS and CSS inlined, so that it opens from disk with no server and no network.
+ * A run report as ONE self-contained HTML file: the figures' SVGs inline (the very SVGs written as figure
+ * files), tables, and interactive uPlot charts of the per-epoch metrics and of the sweep. uPlot stays for what
+ * it does better than a static figure: a cursor that reads every series at one epoch, drag to zoom, and the
+ * sweep's sparsity / compression switch. uPlot's JS and CSS are inlined: the file opens from disk with no
+ * server and no network.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { renderSparsityBars, type LayerSparsity } from './bars.js';
-import { PALETTE } from './colormap.js';
-import { renderConfusion } from './confusion.js';
-import { renderCurves } from './curves.js';
-import { renderFilterGrid, renderRgbFilters } from './filters.js';
-import { formatPercent, formatValue, shapeText } from './format.js';
-import { renderMaskHeatmap } from './heatmap.js';
-import { compressionRatio, renderTradeoff, type SweepPoint } from './tradeoff.js';
+import type { LayerSparsity } from './bars.js';
+import { PALETTE, rgbHex } from './colormap.js';
+import { formatPercent, formatValue, humanLabel, shapeText } from './format.js';
+import { compressionRatio } from './tradeoff.js';
 import { writeFileAtomic } from './write.js';
 
 /** One row of per-epoch metrics: the epoch and any named values (null or absent when not measured). */
@@ -24,18 +23,27 @@ export interface EpochMetrics {
 export interface MetricGroup {
   title: string;
   keys: readonly string[];
+  /** The legend's words for each key (default humanLabel(key)). */
+  labels?: readonly string[];
   yLabel?: string;
 }
 
-/** A PNG made elsewhere (e.g. by the training code), embedded as it is. */
-export interface ReportImage {
+/** Where a figure goes in the report. */
+export type ReportSection = 'curves' | 'layers' | 'confusion' | 'pictures' | 'sweep';
+
+/** A rendered figure (renderSvg of a spec), shown inline in its section. */
+export interface ReportFigure {
+  section: ReportSection;
   title: string;
-  png: Uint8Array;
+  svg: string;
   caption?: string;
 }
 
-/** One point of a sweep: a pruner at a sparsity, its accuracy and any further measurements. */
-export interface SweepRow extends SweepPoint {
+/** One point of a sweep (a mean over seeds): a pruner at a sparsity, its accuracy and further measurements. */
+export interface SweepRow {
+  pruner: string;
+  sparsity: number;
+  accuracy: number;
   [extra: string]: string | number | null | undefined;
 }
 
@@ -49,23 +57,16 @@ export interface RunReportData {
   epochs?: readonly EpochMetrics[];
   /** How to group epoch metrics into charts; default: keys with 'loss', keys within [0, 1], then one per rest. */
   metricGroups?: readonly MetricGroup[];
-  /** Final metrics (test accuracy, balanced accuracy, sparsity, time...). */
+  /** Final metrics (test accuracy, balanced accuracy, sparsity, time...), in the words to show. */
   final?: Record<string, number | string | null | undefined>;
-  /** Sparsity per prunable layer. */
+  /** Sparsity per prunable layer (a table). */
   layers?: readonly LayerSparsity[];
   /** Sparsity over all prunable weights. */
   overallSparsity?: number;
-  confusion?: { classNames: readonly string[]; counts: readonly (readonly number[])[] };
-  /** Masks to draw as sparsity heatmaps (nonzero = kept). */
-  masks?: readonly { name: string; shape: readonly number[]; mask: ArrayLike<number> }[];
-  /** Filters to draw: 'rgb' for [out,3,kh,kw] input layers (default when in = 3), else 'signed' or 'magnitude'. */
-  filters?: readonly { name: string; shape: readonly number[]; weights: ArrayLike<number>; kind?: 'rgb' | 'signed' | 'magnitude' }[];
-  /** Ready-made PNGs (masks, filters, anything else). */
-  images?: readonly ReportImage[];
+  /** Figures, each shown in its section. */
+  figures?: readonly ReportFigure[];
   /** A pruning sweep: one row per (pruner, sparsity). */
   sweep?: readonly SweepRow[];
-  /** Accuracy of the dense model, drawn in the trade-off figure. */
-  sweepBaseline?: number;
   notes?: readonly string[];
 }
 
@@ -87,13 +88,21 @@ function inlineSafe(code: string, tag: 'script' | 'style'): string {
   return code.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
 }
 
-function pngDataUri(png: Uint8Array): string {
-  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+/**
+ * An SVG made to sit inline beside others: its ids (Vega's clip paths and gradients, numbered alike in every
+ * figure) prefixed with the figure's own, so that no figure clips or fills by another's definitions.
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/<\?xml[^>]*>\s*/, '')
+    .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
 }
 
-function figure(title: string, png: Uint8Array, caption?: string): string {
-  const cap = caption ? `<figcaption>${escapeHtml(caption)}</figcaption>` : '';
-  return `<figure><img alt="${escapeHtml(title)}" src="${pngDataUri(png)}">${cap}</figure>`;
+function figure(f: ReportFigure, index: number): string {
+  const caption = f.caption ? `<figcaption>${escapeHtml(f.caption)}</figcaption>` : '';
+  return `<figure role="group" aria-label="${escapeHtml(f.title)}">${scopeSvgIds(f.svg, `fig${index}`)}${caption}</figure>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
@@ -132,7 +141,7 @@ export function defaultMetricGroups(epochs: readonly EpochMetrics[]): MetricGrou
   const groups: MetricGroup[] = [];
   if (loss.length) groups.push({ title: 'Loss', keys: loss, yLabel: 'loss' });
   if (unit.length) groups.push({ title: 'Accuracy and sparsity', keys: unit });
-  for (const k of rest) groups.push({ title: k, keys: [k] });
+  for (const k of rest) groups.push({ title: humanLabel(k), keys: [k] });
   return groups;
 }
 
@@ -157,7 +166,7 @@ function epochCharts(epochs: readonly EpochMetrics[], groups: readonly MetricGro
     xLabel: 'epoch',
     yLabel: g.yLabel ?? '',
     x,
-    series: g.keys.map((k) => ({ name: k, y: epochs.map((r) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : null)) })),
+    series: g.keys.map((k, j) => ({ name: g.labels?.[j] ?? humanLabel(k), y: epochs.map((r) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : null)) })),
   }));
 }
 
@@ -167,12 +176,12 @@ function sweepChart(sweep: readonly SweepRow[]): ChartSpec {
   const pruners = [...new Set(sweep.map((r) => r.pruner))];
   return {
     id: 'tradeoff',
-    title: 'Accuracy vs sparsity',
-    xLabel: 'sparsity',
-    yLabel: 'accuracy',
+    title: 'Accuracy against sparsity',
+    xLabel: 'sparsity (weights pruned)',
+    yLabel: 'test accuracy',
     x: xs,
     xCompression: xs.map((s) => (s < 1 ? compressionRatio(s) : null)),
-    titleCompression: 'Accuracy vs compression',
+    titleCompression: 'Accuracy against compression',
     series: pruners.map((p) => ({
       name: p,
       y: xs.map((s) => sweep.find((r) => r.pruner === p && r.sparsity === s)?.accuracy ?? null),
@@ -191,7 +200,7 @@ const PAGE_SCRIPT = `
     var keep = x.map(function (v) { return v !== null; });
     var xs = x.filter(function (v, i) { return keep[i]; });
     var ys = spec.series.map(function (s) { return s.y.filter(function (v, i) { return keep[i]; }); });
-    var xLabel = compression ? 'compression ratio 1/(1-sparsity), log2' : spec.xLabel;
+    var xLabel = compression ? 'compression ratio 1 / (1 - sparsity), log scale' : spec.xLabel;
     var width = Math.max(320, Math.min(960, el.clientWidth || 800));
     new uPlot({
       title: compression ? spec.titleCompression : spec.title,
@@ -221,7 +230,7 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; } th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .scroll { max-height: 420px; overflow: auto; display: inline-block; }
-figure { margin: 12px 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { color: #555; font-size: 14px; }
+figure { margin: 12px 0; } figure svg { max-width: 100%; height: auto; } figcaption { color: #555; font-size: 14px; }
 .chart { margin: 12px 0; }
 `;
 
@@ -238,19 +247,23 @@ export function renderReport(run: RunReportData): string {
     sections.push({ id: 'final', title: 'Final metrics', body: table(['metric', 'value'], Object.entries(run.final)) });
   }
 
+  const figures = (section: ReportSection) =>
+    (run.figures ?? []).flatMap((f, i) => (f.section === section ? [figure(f, i)] : [])).join('\n');
+
   const epochs = run.epochs ?? [];
   if (epochs.length) {
     const groups = run.metricGroups ?? defaultMetricGroups(epochs);
     const specs = epochCharts(epochs, groups);
     charts.push(...specs);
-    const blocks = specs.map((spec, i) => {
-      const png = renderCurves(spec.series.map((s) => ({ ...s, x: spec.x })), { title: spec.title, yLabel: groups[i].yLabel });
-      return `<div class="chart" id="${spec.id}"></div><details><summary>PNG</summary>${figure(spec.title, png)}</details>`;
-    });
+    const interactive = specs.map((spec) => `<div class="chart" id="${spec.id}"></div>`).join('\n');
     const keys = metricKeys(epochs);
     const rows = epochs.map((r) => [r.epoch, ...keys.map((k) => r[k])]);
-    const body = `${blocks.join('\n')}\n<h3>Metrics per epoch</h3><div class="scroll">${table(['epoch', ...keys], rows)}</div>`;
+    const body = `${figures('curves')}
+<details open><summary>Interactive (cursor reads every series; drag to zoom)</summary>${interactive}</details>
+<h3>Metrics per epoch</h3><div class="scroll">${table(['epoch', ...keys.map(humanLabel)], rows)}</div>`;
     sections.push({ id: 'curves', title: 'Training curves', body });
+  } else if (figures('curves')) {
+    sections.push({ id: 'curves', title: 'Training curves', body: figures('curves') });
   }
 
   if (run.layers?.length) {
@@ -261,42 +274,27 @@ export function renderReport(run: RunReportData): string {
       l.params !== undefined ? Math.round(l.params * (1 - l.sparsity)) : null,
       formatPercent(l.sparsity, 2),
     ]);
-    const png = renderSparsityBars(run.layers, { overall: run.overallSparsity });
     const overall = run.overallSparsity !== undefined ? `<p>Overall sparsity: ${formatPercent(run.overallSparsity, 2)}</p>` : '';
-    sections.push({
-      id: 'layers',
-      title: 'Sparsity per layer',
-      body: `${overall}${table(['layer', 'shape', 'weights', 'kept', 'pruned'], rows)}${figure('Sparsity per layer', png)}`,
-    });
+    sections.push({ id: 'layers', title: 'Sparsity per layer', body: `${overall}${table(['layer', 'shape', 'weights', 'kept', 'pruned'], rows)}${figures('layers')}` });
+  } else if (figures('layers')) {
+    sections.push({ id: 'layers', title: 'Sparsity per layer', body: figures('layers') });
   }
 
-  if (run.confusion) {
-    const png = renderConfusion(run.confusion.counts, run.confusion.classNames);
-    sections.push({ id: 'confusion', title: 'Confusion matrix', body: figure('Confusion matrix', png, 'Rows: true class; columns: predicted; colour: share of the row.') });
-  }
+  if (figures('confusion')) sections.push({ id: 'confusion', title: 'Confusion matrix', body: figures('confusion') });
+  if (figures('pictures')) sections.push({ id: 'pictures', title: 'Masks and filters', body: figures('pictures') });
 
-  const pictures: string[] = [];
-  for (const m of run.masks ?? []) pictures.push(figure(`${m.name} mask`, renderMaskHeatmap(m.mask, m.shape, { name: m.name })));
-  for (const f of run.filters ?? []) {
-    const kind = f.kind ?? (f.shape[1] === 3 ? 'rgb' : 'signed');
-    const png = kind === 'rgb' ? renderRgbFilters(f.weights, f.shape, { name: f.name }) : renderFilterGrid(f.weights, f.shape, { name: f.name, mode: kind });
-    pictures.push(figure(`${f.name} filters`, png));
-  }
-  for (const img of run.images ?? []) pictures.push(figure(img.title, img.png, img.caption ?? img.title));
-  if (pictures.length) sections.push({ id: 'pictures', title: 'Masks and filters', body: pictures.join('\n') });
-
-  if (run.sweep?.length) {
-    const spec = sweepChart(run.sweep);
-    charts.push(spec);
-    const extras = [...new Set(run.sweep.flatMap((r) => Object.keys(r)))].filter((k) => !['pruner', 'sparsity', 'accuracy'].includes(k));
-    const rows = run.sweep.map((r) => [r.pruner, r.sparsity, r.sparsity < 1 ? compressionRatio(r.sparsity) : null, r.accuracy, ...extras.map((k) => r[k])]);
-    const toggle = `<label>x axis: <select id="${spec.id}-x"><option value="sparsity">sparsity</option><option value="compression">compression ratio (log2)</option></select></label>`;
-    const pngs = [
-      figure('Accuracy vs sparsity', renderTradeoff(run.sweep, { baseline: run.sweepBaseline })),
-      figure('Accuracy vs compression', renderTradeoff(run.sweep, { baseline: run.sweepBaseline, xAxis: 'compression' })),
-    ];
-    const body = `${toggle}<div class="chart" id="${spec.id}"></div><details><summary>PNG</summary>${pngs.join('\n')}</details>
-${table(['pruner', 'sparsity', 'compression', 'accuracy', ...extras], rows)}`;
+  if (run.sweep?.length || figures('sweep')) {
+    const sweep = run.sweep ?? [];
+    let body = figures('sweep');
+    if (sweep.length) {
+      const spec = sweepChart(sweep);
+      charts.push(spec);
+      const extras = [...new Set(sweep.flatMap((r) => Object.keys(r)))].filter((k) => !['pruner', 'sparsity', 'accuracy'].includes(k));
+      const rows = sweep.map((r) => [r.pruner, r.sparsity, r.sparsity < 1 ? compressionRatio(r.sparsity) : null, r.accuracy, ...extras.map((k) => r[k])]);
+      const toggle = `<label>x axis: <select id="${spec.id}-x"><option value="sparsity">sparsity</option><option value="compression">compression ratio (log scale)</option></select></label>`;
+      body += `<details open><summary>Interactive (means)</summary>${toggle}<div class="chart" id="${spec.id}"></div></details>
+${table(['pruner', 'sparsity', 'compression ratio', 'test accuracy', ...extras.map(humanLabel)], rows)}`;
+    }
     sections.push({ id: 'sweep', title: 'Sparsity sweep', body });
   }
 
@@ -308,7 +306,7 @@ ${table(['pruner', 'sparsity', 'compression', 'accuracy', ...extras], rows)}`;
   }
 
   const { js, css } = uplotAssets();
-  const colors = PALETTE.map(([r, g, b]) => `rgb(${r},${g},${b})`);
+  const colors = PALETTE.map(rgbHex);
   // JSON inside <script type="application/json">: '<' escaped so no '</script>' can end it early.
   const data = JSON.stringify({ charts, colors }).replace(/</g, '\\u003c');
   const nav = sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');

@@ -1,76 +1,124 @@
-/** Trade-off of a pruning sweep: accuracy against sparsity, one line per pruner. */
-import { log2Ticks, niceRange, niceTicks, PlotFrame, REFERENCE_DASH, type LegendEntry } from './axes.js';
-import { Canvas, type RGB } from './canvas.js';
-import { drawSeries, legendFor, type Series } from './series.js';
+/**
+ * Trade-off of a pruning sweep: accuracy against sparsity (or compression ratio, log scale), one line per
+ * pruner through the mean over seeds with a band and error bars of ± one sample standard deviation, and the
+ * dense baseline as a reference line with its own spread.
+ */
+import { paletteColor, REFERENCE_RGB, rgbHex } from './colormap.js';
+import type { FigureSpec } from './render.js';
+import { figureFrame, type FigureSize } from './theme.js';
 
+/** One trained model of a sweep (one seed). */
 export interface SweepPoint {
   pruner: string;
-  /** Fraction of weights pruned, in [0, 1). */
+  /** The sparsity asked for: points of one pruner and target are the seeds of one mean. */
+  target: number;
+  /** Fraction of weights pruned, measured from the masks, in [0, 1). */
   sparsity: number;
   accuracy: number;
+  seed?: number;
 }
 
-export interface TradeoffOptions {
+/** The seeds of one pruner at one target: means and sample standard deviation (0 with one seed). */
+export interface SweepSummary {
+  pruner: string;
+  target: number;
+  seeds: number;
+  sparsity: number;
+  accuracy: number;
+  std: number;
+}
+
+export interface TradeoffOptions extends FigureSize {
   title?: string;
-  /** 'sparsity' (0..1, default) or 'compression' = 1 / (1 - sparsity) on a log2 axis. */
+  /** 'sparsity' (as a percentage, default) or 'compression' = 1 / (1 - sparsity) on a log2 axis. */
   xAxis?: 'sparsity' | 'compression';
-  /** Default 'accuracy'. */
-  yLabel?: string;
-  /** Accuracy of the dense model, drawn as a dashed grey line. */
-  baseline?: number;
-  width?: number;
-  height?: number;
+  /** Default 'test accuracy'. */
+  yTitle?: string;
+  /** The dense model's accuracy per seed: a reference line at the mean with a band of ± std. */
+  baseline?: { label: string; values: readonly number[] };
 }
 
-const BASELINE_RGB: RGB = [110, 110, 110];
+/** Mean and sample standard deviation (n - 1; 0 for one value). */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, std };
+}
+
+/** Per pruner (in order of first appearance) and target (ascending): the mean over its seeds. */
+export function summarizeSweep(points: readonly SweepPoint[]): SweepSummary[] {
+  const groups = new Map<string, SweepPoint[]>();
+  for (const p of points) {
+    if (!Number.isFinite(p.accuracy) || !Number.isFinite(p.sparsity)) throw new Error(`tradeoffSpec: ${p.pruner} at ${p.target}: accuracy ${p.accuracy} and sparsity ${p.sparsity} must be finite`);
+    const key = JSON.stringify([p.pruner, p.target]);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(p);
+  }
+  const pruners = [...new Set(points.map((p) => p.pruner))];
+  return [...groups.values()]
+    .map((g) => {
+      const { mean, std } = meanStd(g.map((p) => p.accuracy));
+      return { pruner: g[0].pruner, target: g[0].target, seeds: g.length, sparsity: meanStd(g.map((p) => p.sparsity)).mean, accuracy: mean, std };
+    })
+    .sort((a, b) => pruners.indexOf(a.pruner) - pruners.indexOf(b.pruner) || a.target - b.target);
+}
 
 /** Compression ratio of a sparsity: 1 / (1 - s); infinite at s = 1. */
 export function compressionRatio(sparsity: number): number {
   return 1 / (1 - sparsity);
 }
 
-/** The sweep's points grouped by pruner (in order of first appearance), each sorted by sparsity. */
-export function groupByPruner(points: readonly SweepPoint[]): Map<string, SweepPoint[]> {
-  const groups = new Map<string, SweepPoint[]>();
-  for (const p of points) {
-    if (!groups.has(p.pruner)) groups.set(p.pruner, []);
-    groups.get(p.pruner)!.push(p);
-  }
-  for (const g of groups.values()) g.sort((a, b) => a.sparsity - b.sparsity);
-  return groups;
-}
-
 /**
- * PNG of accuracy against sparsity (or compression ratio on a log2 axis) for a sweep, one line with markers
- * per pruner and a legend; 800 x 500 by default. Points at sparsity 1 are left out of the compression view.
+ * The figure. Each mean point's ARIA label reads '<pruner>, sparsity <s>: mean <m>, band <m - std> to
+ * <m + std>, <n> seeds'; the baseline's '<label>: mean <m>, band <lo> to <hi>, <n> seeds'.
  */
-export function renderTradeoff(points: readonly SweepPoint[], options: TradeoffOptions = {}): Buffer {
+export function tradeoffSpec(points: readonly SweepPoint[], options: TradeoffOptions = {}): FigureSpec {
   const compression = options.xAxis === 'compression';
-  const toX = compression ? (p: SweepPoint) => compressionRatio(p.sparsity) : (p: SweepPoint) => p.sparsity;
-  const series: Series[] = [...groupByPruner(points)].map(([name, group]) => {
-    const kept = group.filter((p) => Number.isFinite(toX(p)));
-    return { name, x: kept.map(toX), y: kept.map((p) => p.accuracy) };
-  });
-  const xs = series.flatMap((s) => s.x ?? []);
-  const ys = series.flatMap((s) => s.y.filter((y): y is number => y !== null));
-  const [yMin, yMax] = niceRange(options.baseline === undefined ? ys : [...ys, options.baseline]);
-  const xMax = compression ? 2 ** Math.max(1, Math.ceil(Math.log2(Math.max(2, ...xs)))) : 1;
-  const legend: LegendEntry[] = legendFor(series, true);
-  if (options.baseline !== undefined) legend.push({ label: 'dense', color: BASELINE_RGB, dash: REFERENCE_DASH });
-  const canvas = new Canvas(options.width ?? 800, options.height ?? 500);
-  const frame = new PlotFrame(canvas, {
-    title: options.title ?? (compression ? 'Accuracy vs compression' : 'Accuracy vs sparsity'),
-    x: compression
-      ? { label: 'compression ratio 1/(1-sparsity), log2', min: 1, max: xMax, log2: true, ticks: log2Ticks(1, xMax) }
-      : { label: 'sparsity (fraction pruned)', min: -0.02, max: 1.02, ticks: niceTicks(0, 1, 5) },
-    y: { label: options.yLabel ?? 'accuracy', min: yMin, max: yMax },
-    legend,
-  });
-  if (options.baseline !== undefined) {
-    const y = frame.y(options.baseline);
-    canvas.line(frame.plot.x, y, frame.plot.x + frame.plot.width, y, BASELINE_RGB, { thickness: 2, dash: REFERENCE_DASH });
-  }
-  drawSeries(canvas, frame, series, true);
-  frame.finish();
-  return canvas.toPNG();
+  const summary = summarizeSweep(points).filter((s) => !compression || s.sparsity < 1);
+  const pruners = [...new Set(summary.map((s) => s.pruner))];
+  const values = summary.map((s) => ({
+    ...s,
+    x: compression ? compressionRatio(s.sparsity) : s.sparsity,
+    lo: s.accuracy - s.std,
+    hi: s.accuracy + s.std,
+    description: `${s.pruner}, sparsity ${s.sparsity}: mean ${s.accuracy}, band ${s.accuracy - s.std} to ${s.accuracy + s.std}, ${s.seeds} seed${s.seeds === 1 ? '' : 's'}`,
+  }));
+  const baseline = options.baseline && options.baseline.values.length ? { label: options.baseline.label, ...meanStd(options.baseline.values), seeds: options.baseline.values.length } : undefined;
+  const domain = [...pruners, ...(baseline ? [baseline.label] : [])];
+  const range = [...pruners.map((_, i) => rgbHex(paletteColor(i))), ...(baseline ? [rgbHex(REFERENCE_RGB)] : [])];
+  const color = { field: 'pruner', type: 'nominal', title: null, scale: { domain, range }, sort: domain };
+  const yTitle = options.yTitle ?? 'test accuracy';
+  const ys = [...values.flatMap((v) => [v.lo, v.hi]), ...(baseline ? [baseline.mean - baseline.std, baseline.mean + baseline.std] : [])];
+  const y = { field: 'accuracy', type: 'quantitative', title: yTitle, scale: { zero: false, nice: true, domain: [Math.min(...ys), Math.max(...ys)] }, axis: { format: '.0%' } };
+  const maxX = Math.max(2, ...values.map((v) => v.x));
+  const x = compression
+    ? { field: 'x', type: 'quantitative', title: 'compression ratio 1 / (1 − sparsity), log scale', scale: { type: 'log', base: 2, domain: [1, 2 ** Math.ceil(Math.log2(maxX))], nice: false }, axis: { values: Array.from({ length: Math.ceil(Math.log2(maxX)) + 1 }, (_, k) => 2 ** k), format: '~g', labelExpr: "datum.label + '×'" } }
+    : { field: 'x', type: 'quantitative', title: 'sparsity (weights pruned)', scale: { domain: [0, 1], nice: false }, axis: { format: '.0%' } };
+  const baselineLayers = baseline
+    ? [
+        { data: { values: [{ pruner: baseline.label, lo: baseline.mean - baseline.std, hi: baseline.mean + baseline.std }] }, mark: { type: 'rect', opacity: 0.15, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
+        {
+          data: { values: [{ pruner: baseline.label, accuracy: baseline.mean, description: `${baseline.label}: mean ${baseline.mean}, band ${baseline.mean - baseline.std} to ${baseline.mean + baseline.std}, ${baseline.seeds} seed${baseline.seeds === 1 ? '' : 's'}` }] },
+          mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 1.5 },
+          encoding: { y, color, description: { field: 'description' } },
+        },
+      ]
+    : [];
+  const shape = { field: 'pruner', type: 'nominal', title: null, sort: domain };
+  return {
+    ...figureFrame(options.title ?? (compression ? 'Accuracy against compression' : 'Accuracy against sparsity'), options, { width: 640, height: 400 }, `mean over seeds, band and bars ± 1 std${baseline ? `; dashed grey: ${baseline.label} (mean, band ± 1 std)` : ''}`),
+    layer: [
+      ...baselineLayers,
+      {
+        data: { values },
+        encoding: { x, color },
+        layer: [
+          { mark: { type: 'area', opacity: 0.18, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+          { mark: { type: 'rule', strokeWidth: 1.5, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+          { mark: { type: 'line', aria: false }, encoding: { y } },
+          { mark: { type: 'point', size: 50 }, encoding: { y, shape, description: { field: 'description' } } },
+        ],
+      },
+    ],
+  };
 }

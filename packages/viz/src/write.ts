@@ -10,7 +10,3 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** Writes a PNG buffer returned by a render function. */
-export function writePng(path: string, png: Uint8Array): void {
-  writeFileAtomic(path, png);
-}

@@ -1,184 +1,338 @@
+/**
+ * Every figure's SVG read back: the plotted values from the marks' ARIA labels (and, for the trade-off, from
+ * the marks' positions against the axis ticks) equal the input, bands equal mean ± std computed here, axis
+ * titles are text, no label is camelCase; and every PNG, rendered from the SVG with system fonts off, decodes
+ * at 2x, is not blank and holds the series' colours.
+ */
+import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import {
-  BAR_RGB, capHeight, confusionCellRect, diverging, glyph, log2Ticks, niceTicks, PALETTE, planConfusion,
-  renderConfusion, renderCurves, renderFilterGrid, renderRgbFilters, renderSparsityBars, renderTradeoff,
-  textWidth, VIRIDIS_TABLE, viridis, writePng, type RGB,
+  confusionSpec, curvesSpec, filterGridSpec, fontFiles, humanLabel, maskHeatmapSpec, PALETTE, parseFigureFormats, PNG_SCALE, PRUNED_RGB,
+  REFERENCE_RGB, renderSvg, rgbFiltersSpec, rgbHex, sparsityBarsSpec, svgToPng, tradeoffSpec, type FigureSpec, type RGB, type SweepPoint,
 } from '@sparsenet/viz';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { countColor, decode, inkInRows, rng, sameRgb } from './png.js';
+import { all, CAMEL_CASE, countNear, decode, fillRgb, inkInRows, markLabels, marksByLabel, parseSvg, rng, texts, type SvgElement } from './svg.js';
 
-describe('font, colours and ticks', () => {
-  it('has a glyph for every printable ASCII character and text at least 10 px tall at scale 2', () => {
-    const unknown = glyph('\u00e9');
-    for (let c = 33; c <= 126; c++) {
-      const ch = String.fromCharCode(c);
-      if (ch !== '?') expect(glyph(ch), ch).not.toBe(unknown);
-      expect(glyph(ch).pixels.length, ch).toBeGreaterThan(0);
-    }
-    expect(capHeight(2)).toBeGreaterThanOrEqual(10);
-    expect(textWidth('0123456789', 2)).toBe(10 * 5 * 2 + 9 * 2);
+interface Rendered {
+  svg: string;
+  root: SvgElement;
+  texts: string[];
+  png: ReturnType<typeof decode>;
+}
+
+async function render(spec: FigureSpec): Promise<Rendered> {
+  const svg = await renderSvg(spec);
+  const root = parseSvg(svg);
+  const png = decode(svgToPng(svg));
+  const el = root.children.find((e) => e.tag === 'svg')!;
+  expect([png.width, png.height]).toEqual([Number(el.attrs.width) * PNG_SCALE, Number(el.attrs.height) * PNG_SCALE]);
+  // Not blank: 2% of the image or more is drawn.
+  expect(inkInRows(png, 0, png.height)).toBeGreaterThan(png.width * png.height * 0.02);
+  const shown = texts(root);
+  for (const t of shown) expect(t, `label '${t}'`).not.toMatch(CAMEL_CASE);
+  return { svg, root, texts: shown, png };
+}
+
+/** The numbers after `key ` in an ARIA label. */
+function field(label: string, key: string): number {
+  const m = new RegExp(`${key} (-?[\\d.e+-]+)`).exec(label);
+  if (!m) throw new Error(`no '${key}' in '${label}'`);
+  return Number(m[1]);
+}
+
+/** Pixel y of a value on the y axis, from the tick marks and their labels (linear; labels parsed by `parse`). */
+function yAxis(root: SvgElement, parse: (label: string) => number): (v: number) => number {
+  const axis = all(root, (e) => e.tag === 'g' && (e.attrs['aria-label'] ?? '').startsWith('Y-axis'))[0];
+  const ticks = all(axis, (e) => e.tag === 'g' && e.attrs.class === 'mark-rule role-axis-tick')[0].children;
+  const labels = all(axis, (e) => e.tag === 'g' && e.attrs.class === 'mark-text role-axis-label')[0].children;
+  expect(ticks.length).toBe(labels.length);
+  const [a, b] = [0, ticks.length - 1];
+  const va = parse(labels[a].text);
+  const vb = parse(labels[b].text);
+  return (v) => ticks[a].offset[1] + ((v - va) / (vb - va)) * (ticks[b].offset[1] - ticks[a].offset[1]);
+}
+
+/** The absolute vertices of the band (area mark) filled with `color`. */
+function bandVertices(root: SvgElement, color: RGB): Array<[number, number]> {
+  const area = all(root, (e) => e.tag === 'path' && e.parent?.attrs.class?.startsWith('mark-area') === true && e.attrs.fill === rgbHex(color))[0];
+  return [...area.attrs.d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((v) => [area.offset[0] + Number(v[1]), area.offset[1] + Number(v[2])]);
+}
+
+const percent = (label: string) => Number(label.replace('%', '')) / 100;
+
+function meanStd(values: number[]): [number, number] {
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  return [m, values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : 0];
+}
+
+describe('labels and formats', () => {
+  it('turns code names into words', () => {
+    expect(humanLabel('valBalancedAccuracy')).toBe('validation balanced accuracy');
+    expect(humanLabel('trainLoss')).toBe('train loss');
+    expect(humanLabel('sparsity_conv1')).toBe('sparsity conv1');
+    expect(humanLabel('imagesPerSecond')).toBe('images per second');
   });
 
-  it('samples viridis from its table and the diverging map through white', () => {
-    expect(VIRIDIS_TABLE.length).toBe(256);
-    expect(viridis(0)).toEqual([68, 1, 84]);
-    expect(viridis(1)).toEqual([253, 231, 37]);
-    expect(diverging(0)).toEqual([247, 247, 247]);
-    expect(diverging(-1)[2]).toBeGreaterThan(diverging(-1)[0]);
-    expect(diverging(1)[0]).toBeGreaterThan(diverging(1)[2]);
-  });
-
-  it('makes nice ticks', () => {
-    expect(niceTicks(0, 1, 5).map((t) => t.label)).toEqual(['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']);
-    expect(niceTicks(0, 15, 6, true).map((t) => t.value)).toEqual([0, 5, 10, 15]);
-    expect(niceTicks(0, 2, 6, true).map((t) => t.value)).toEqual([0, 1, 2]);
-    expect(log2Ticks(1, 64).map((t) => t.label)).toEqual(['1', '2', '4', '8', '16', '32', '64']);
+  it('parses --format and refuses pdf and unknown formats by name', () => {
+    expect(parseFigureFormats('svg,png')).toEqual(['svg', 'png']);
+    expect(parseFigureFormats(' PNG ')).toEqual(['png']);
+    expect(() => parseFigureFormats('svg,pdf')).toThrow(/--format pdf: not supported/);
+    expect(() => parseFigureFormats('jpg')).toThrow(/unknown format 'jpg'/);
+    expect(() => parseFigureFormats('')).toThrow(/comma list/);
   });
 });
 
-describe('sparsity bars', () => {
-  it('has bars whose heights follow the layers sparsity on a 0-100% axis', () => {
-    const sparsity = [0.1, 0.25, 0.5, 0.9, 1.0];
-    const img = decode(renderSparsityBars(sparsity.map((s, i) => ({ name: `layer${i}`, sparsity: s })), { overall: 0.6 }));
-    expect([img.width, img.height]).toEqual([800, 500]);
-    // Find bars as runs of columns holding the bar colour, then measure each at its middle column.
-    const runs: Array<[number, number]> = [];
-    for (let x = 0; x < img.width; x++) {
-      let has = false;
-      for (let y = 0; y < img.height && !has; y++) has = sameRgb(img.pixel(x, y), BAR_RGB);
-      if (!has) continue;
-      if (runs.length && runs[runs.length - 1][1] === x - 1) runs[runs.length - 1][1] = x;
-      else runs.push([x, x]);
-    }
-    expect(runs.length).toBe(sparsity.length);
-    const extents = runs.map(([a, b]) => {
-      const x = Math.floor((a + b) / 2);
-      let top = -1;
-      let bottom = -1;
-      for (let y = 0; y < img.height; y++) {
-        if (sameRgb(img.pixel(x, y), BAR_RGB)) {
-          if (top < 0) top = y;
-          bottom = y;
+describe('fonts', () => {
+  it('draws text with the bundled font only: without it the same SVG has no glyphs', async () => {
+    const svg = await renderSvg(sparsityBarsSpec([{ name: 'conv1', sparsity: 0.5 }], { title: 'Sparsity per layer' }));
+    const title = (png: Uint8Array) => inkInRows(decode(png), 0, 40);
+    const bare = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: false, fontFiles: [] } }).render().asPng();
+    expect(title(bare)).toBe(0);
+    expect(title(svgToPng(svg))).toBeGreaterThan(500);
+    expect(fontFiles().every((f) => f.endsWith('.ttf'))).toBe(true);
+  });
+});
+
+describe('curves', () => {
+  const epochs = Array.from({ length: 12 }, (_, i) => i + 1);
+  const r = rng(3);
+  const train = epochs.map((e) => 0.5 + e / 40 + r() * 0.01);
+  const val = epochs.map((e) => (e === 6 ? null : 0.45 + e / 45 + r() * 0.01));
+  const valStd = epochs.map(() => 0.005 + r() * 0.01);
+
+  it('plots every value, the band as mean ± std, human axis titles and legend, the series colours', async () => {
+    const fig = await render(curvesSpec([{ label: 'train', x: epochs, y: train }, { label: 'validation', x: epochs, y: val, std: valStd }], { title: 'Accuracy per epoch', yTitle: 'accuracy', percent: true }));
+    const labels = markLabels(fig.root);
+    expect(labels.length).toBe(12 + 11);
+    epochs.forEach((e, i) => {
+      expect(labels).toContain(`train, epoch ${e}: ${train[i]}`);
+      const v = val[i];
+      if (v === null) expect(labels.some((l) => l.startsWith(`validation, epoch ${e}:`))).toBe(false);
+      else expect(labels).toContain(`validation, epoch ${e}: ${v}, band ${v - valStd[i]} to ${v + valStd[i]}`);
+    });
+    for (const t of ['Accuracy per epoch', 'epoch', 'accuracy', 'train', 'validation']) expect(fig.texts).toContain(t);
+    // The validation line breaks at its missing epoch: two runs of the path, the train line one.
+    const lines = all(fig.root, (e) => e.tag === 'path' && e.parent?.attrs.class?.startsWith('mark-line') === true);
+    const runs = (color: RGB) => (lines.find((e) => e.attrs.stroke === rgbHex(color))!.attrs.d.match(/M/g) ?? []).length;
+    expect([runs(PALETTE[0]), runs(PALETTE[1])]).toEqual([1, 2]);
+    expect(countNear(fig.png, PALETTE[0])).toBeGreaterThan(200);
+    expect(countNear(fig.png, PALETTE[1])).toBeGreaterThan(200);
+  });
+});
+
+describe('trade-off', () => {
+  const r = rng(7);
+  const points: SweepPoint[] = ['magnitude', 'random'].flatMap((pruner, k) =>
+    [0, 0.5, 0.9, 0.95].flatMap((target) => [0, 1, 2].map((seed) => ({ pruner, target, seed, sparsity: target + (target > 0 ? r() * 1e-3 : 0), accuracy: 0.75 - (k + 1) * 0.1 * target + r() * 0.02 }))),
+  );
+  const dense = [0.746, 0.7505, 0.7514];
+
+  for (const xAxis of ['sparsity', 'compression'] as const) {
+    it(`plots means with ± std bands and bars over seeds, and the baseline with its spread (${xAxis})`, async () => {
+      const fig = await render(tradeoffSpec(points, { xAxis, baseline: { label: 'dense baseline', values: dense } }));
+      const marks = marksByLabel(fig.root);
+      const y = yAxis(fig.root, percent);
+      for (const pruner of ['magnitude', 'random']) {
+        for (const target of [0, 0.5, 0.9, 0.95]) {
+          const seeds = points.filter((p) => p.pruner === pruner && p.target === target);
+          const [m, s] = meanStd(seeds.map((p) => p.accuracy));
+          const sparsity = seeds.reduce((a, p) => a + p.sparsity, 0) / seeds.length;
+          const label = [...marks.keys()].find((l) => l.startsWith(`${pruner}, sparsity ${sparsity}:`));
+          expect(label, `${pruner} ${target}`).toBeDefined();
+          expect(field(label!, 'mean')).toBeCloseTo(m, 12);
+          expect(field(label!, 'band')).toBeCloseTo(m - s, 12);
+          expect(field(label!, 'to')).toBeCloseTo(m + s, 12);
+          expect(label).toContain('3 seeds');
+          // The point sits at the mean on the axis (ticks are drawn at whole pixels), the band's edges at mean ± std.
+          const point = marks.get(label!)!;
+          expect(Math.abs(point.offset[1] - y(m))).toBeLessThanOrEqual(1);
+          const band = bandVertices(fig.root, pruner === 'magnitude' ? PALETTE[0] : PALETTE[1]).filter(([bx]) => Math.abs(bx - point.offset[0]) < 0.01);
+          const edges = band.map(([, by]) => by).sort((a, b) => a - b);
+          expect(edges.length, `${pruner} ${target} band`).toBe(2);
+          [y(m + s), y(m - s)].forEach((want, e) => expect(Math.abs(edges[e] - want), `${pruner} ${target} band edge`).toBeLessThanOrEqual(1));
         }
       }
-      return { top, bottom, height: bottom - top + 1 };
+      const [bm, bs] = meanStd(dense);
+      const baseline = [...marks.keys()].find((l) => l.startsWith('dense baseline:'))!;
+      expect(field(baseline, 'mean')).toBeCloseTo(bm, 12);
+      expect(field(baseline, 'band')).toBeCloseTo(bm - bs, 12);
+      expect(field(baseline, 'to')).toBeCloseTo(bm + bs, 12);
+      expect(fig.texts).toContain('test accuracy');
+      expect(fig.texts).toContain(xAxis === 'sparsity' ? 'sparsity (weights pruned)' : 'compression ratio 1 / (1 − sparsity), log scale');
+      if (xAxis === 'compression') for (const t of ['1×', '2×', '4×', '8×', '16×', '32×']) expect(fig.texts).toContain(t);
+      else expect(fig.texts).toContain('50%');
+      for (const c of [PALETTE[0], PALETTE[1], REFERENCE_RGB]) expect(countNear(fig.png, c, 30), `colour ${c}`).toBeGreaterThan(100);
     });
-    for (const e of extents) expect(e.bottom).toBe(extents[0].bottom);
-    const full = extents[4].height;
-    extents.forEach((e, i) => expect(Math.abs(e.height - sparsity[i] * full), `bar ${i}`).toBeLessThanOrEqual(1.5));
-    expect(inkInRows(img, 0, 40)).toBeGreaterThan(200);
+  }
+
+  it('places compression on a log2 axis: equal ratios, equal distances', async () => {
+    const fig = await render(tradeoffSpec([0.5, 0.75, 0.875].map((s) => ({ pruner: 'magnitude', target: s, sparsity: s, accuracy: 0.7 })), { xAxis: 'compression' }));
+    const xs = [...marksByLabel(fig.root).values()].map((e) => e.offset[0]);
+    expect(xs[1] - xs[0]).toBeCloseTo(xs[2] - xs[1], 6);
+  });
+
+  it('refuses a non-finite accuracy, naming the pruner and target', () => {
+    expect(() => tradeoffSpec([{ pruner: 'random', target: 0.5, sparsity: 0.5, accuracy: Number.NaN }])).toThrow(/random at 0.5: accuracy NaN/);
+  });
+});
+
+describe('sparsity per layer', () => {
+  it('draws one bar per layer whose height is its sparsity, the overall line, percent labels', async () => {
+    const layers = [0.1, 0.25, 0.5, 0.9, 1].map((sparsity, i) => ({ name: `conv${i + 1}`, sparsity }));
+    const fig = await render(sparsityBarsSpec(layers, { overall: 0.6 }));
+    const marks = marksByLabel(fig.root);
+    const y = yAxis(fig.root, percent);
+    for (const l of layers) {
+      const bar = marks.get(`${l.name}: ${l.sparsity} pruned`)!;
+      expect(bar, l.name).toBeDefined();
+      // A bar's path is 'Mx,yh..v<height>h..Z' from its top.
+      const height = Number(/v(-?[\d.]+)/.exec(bar.attrs.d)![1]);
+      expect(Math.abs(bar.offset[1] + Number(/M[-\d.]+,(-?[\d.]+)/.exec(bar.attrs.d)![1]) - y(l.sparsity))).toBeLessThanOrEqual(1);
+      expect(Math.abs(height - (y(0) - y(l.sparsity)))).toBeLessThanOrEqual(1);
+      expect(fig.texts).toContain(`${(l.sparsity * 100).toFixed(1)}%`);
+    }
+    expect(marks.has('overall: 0.6 pruned')).toBe(true);
+    for (const t of ['Sparsity per layer', 'layer', 'weights pruned', 'overall 60.0%']) expect(fig.texts).toContain(t);
+    expect(countNear(fig.png, PALETTE[0], 6)).toBeGreaterThan(1000);
+  });
+
+  it('refuses a sparsity outside [0, 1], naming the layer', () => {
+    expect(() => sparsityBarsSpec([{ name: 'fc1', sparsity: 1.5 }])).toThrow(/layer fc1 has sparsity 1.5/);
   });
 });
 
 describe('confusion matrix', () => {
-  it('colours cells in the order of their row-normalised values and writes counts', () => {
-    const names = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
-    const r = rng(4);
-    const counts = names.map((_, i) => names.map((_, j) => (i === j ? 40 + 30 * i : Math.floor(r() * 25))));
-    const png = renderConfusion(counts, names);
-    const img = decode(png);
-    expect([img.width, img.height]).toEqual([720, 640]);
-    const plan = planConfusion(counts, names);
-    const nearestViridis = (c: RGB) => {
-      let best = 0;
-      let bestD = Infinity;
-      VIRIDIS_TABLE.forEach((v, i) => {
-        const d = (v[0] - c[0]) ** 2 + (v[1] - c[1]) ** 2 + (v[2] - c[2]) ** 2;
-        if (d < bestD) [best, bestD] = [i, d];
-      });
-      return best;
-    };
-    const cells: Array<{ value: number; index: number }> = [];
+  const names = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
+  const r = rng(4);
+  const counts = names.map((_, i) => names.map((_, j) => (i === j ? 40 + 30 * i : Math.floor(r() * 25))));
+
+  it('has every count and row share, colours ordered by share, accuracy and balanced accuracy in the subtitle', async () => {
+    const fig = await render(confusionSpec(counts, names));
+    const marks = marksByLabel(fig.root);
+    const cells: Array<{ share: number; fill: RGB }> = [];
     counts.forEach((row, i) => {
       const sum = row.reduce((a, b) => a + b, 0);
       row.forEach((count, j) => {
-        const rect = confusionCellRect(plan, i, j);
-        const color = img.pixel(rect.x + 2, rect.y + 2);
-        cells.push({ value: count / sum, index: nearestViridis(color) });
-        // The count is written in the cell: some pixels differ from the cell colour.
-        let ink = 0;
-        for (let y = rect.y; y < rect.y + rect.height; y++) for (let x = rect.x; x < rect.x + rect.width; x++) if (!sameRgb(img.pixel(x, y), color)) ink++;
-        expect(ink, `text in cell ${i},${j}`).toBeGreaterThan(20);
+        const cell = marks.get(`true ${names[i]}, predicted ${names[j]}: ${count} (${count / sum} of the row)`);
+        expect(cell, `${i},${j}`).toBeDefined();
+        cells.push({ share: count / sum, fill: fillRgb(cell!) });
       });
     });
-    for (const a of cells) for (const b of cells) if (a.value < b.value - 1 / 255) expect(a.index).toBeLessThan(b.index);
-    expect(inkInRows(img, 0, 30)).toBeGreaterThan(200);
+    // viridis grows lighter with the share: luminance of the fill follows the share.
+    const lum = (c: RGB) => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    for (const a of cells) for (const b of cells) if (a.share < b.share - 0.02) expect(lum(a.fill)).toBeLessThan(lum(b.fill));
+    const total = counts.flat().reduce((a, b) => a + b, 0);
+    const correct = counts.reduce((a, row, i) => a + row[i], 0);
+    const balanced = counts.reduce((a, row, i) => a + row[i] / row.reduce((x, y) => x + y, 0), 0) / names.length;
+    expect(fig.texts.some((t) => t.includes(`n = ${total}, accuracy ${((correct / total) * 100).toFixed(1)}%, balanced accuracy ${(balanced * 100).toFixed(1)}%`))).toBe(true);
+    for (const c of counts.flat()) expect(fig.texts).toContain(String(c));
+    for (const t of ['true class', 'predicted class', ...names]) expect(fig.texts).toContain(t);
   });
 
   it('rejects counts that are not n x n', () => {
-    expect(() => renderConfusion([[1, 2]], ['a', 'b'])).toThrow(/must be 2x2/);
+    expect(() => confusionSpec([[1, 2]], ['a', 'b'])).toThrow(/confusionSpec: counts must be 2x2/);
   });
 });
 
-describe('filters', () => {
-  it('scales each RGB filter on its own from min to max', () => {
-    // Two 1x1 filters whose channels are (-1, 0, 1) and (10, 20, 30): both become (0, 128, 255).
-    const img = decode(renderRgbFilters(Float32Array.from([-1, 0, 1, 10, 20, 30]), [2, 3, 1, 1]));
-    expect([img.width, img.height]).toEqual([800, 500]);
-    const patch = countColor(img, [0, 128, 255]);
-    expect(patch).toBeGreaterThan(2 * 20 * 20);
-    expect(inkInRows(img, 0, 30)).toBeGreaterThan(200);
+describe('mask heatmaps and filters', () => {
+  const r = rng(9);
+  const conv = Float32Array.from({ length: 5 * 4 * 9 }, () => r() * 2 - 1);
+  const convMask = Float32Array.from(conv, (w, k) => (Math.abs(w) < 0.4 || k % 7 === 0 ? 0 : 1));
+
+  it('shows |w| of every kept weight and every pruned one in grey, tiled by filter and channel', async () => {
+    const fig = await render(maskHeatmapSpec(conv, convMask, [5, 4, 3, 3], { name: 'conv2' }));
+    const marks = marksByLabel(fig.root);
+    let k = 0;
+    for (let o = 0; o < 5; o++) for (let i = 0; i < 4; i++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++, k++) {
+      const id = `conv2[${o},${i},${ky},${kx}]`;
+      if (convMask[k] === 0) expect(fillRgb(marks.get(`${id}: pruned`)!), id).toEqual(PRUNED_RGB);
+      else {
+        const cell = marks.get(`${id}: |w| ${Math.abs(conv[k])}`);
+        expect(cell, id).toBeDefined();
+        expect(fillRgb(cell!)).not.toEqual(PRUNED_RGB);
+      }
+    }
+    // Kernel (0,1) starts one cell after kernel (0,0) ends: the gap between tiles.
+    const x = (o: number, i: number, ky: number, kx: number) => {
+      const index = ((o * 4 + i) * 3 + ky) * 3 + kx;
+      const label = convMask[index] === 0 ? 'pruned' : `|w| ${Math.abs(conv[index])}`;
+      const el = marks.get(`conv2[${o},${i},${ky},${kx}]: ${label}`)!;
+      return el.offset[0] + Number(/M(-?[\d.]+)/.exec(el.attrs.d)![1]);
+    };
+    const cell = x(0, 0, 0, 1) - x(0, 0, 0, 0);
+    expect(x(0, 1, 0, 0) - x(0, 0, 0, 2)).toBeCloseTo(2 * cell, 3);
+    for (const t of ['input channel', 'output channel (filter)', '|w|', 'pruned']) expect(fig.texts).toContain(t);
+    expect(fig.texts.some((t) => t.startsWith('conv2 [5,4,3,3]:') && t.endsWith('pruned'))).toBe(true);
+    expect(countNear(fig.png, PRUNED_RGB, 0)).toBeGreaterThan(500);
   });
 
-  it('draws signed filters with the diverging map and magnitudes with viridis', () => {
-    const shape = [8, 6, 5, 5];
-    const r = rng(9);
-    const w = Float32Array.from({ length: 8 * 6 * 25 }, () => r() * 2 - 1);
+  it('reduces a layer too large to draw weight by weight to the mean |w| (pruned = 0) per kernel, grey when all pruned', async () => {
+    const shape = [120, 16, 13, 13];
+    const w = Float32Array.from({ length: 120 * 16 * 169 }, () => r() * 2 - 1);
+    // Neuron 3 is dead (all pruned); the rest keep about a tenth.
+    const m = Float32Array.from(w, (_, k) => (Math.floor(k / (16 * 169)) === 3 || r() > 0.1 ? 0 : 1));
+    const fig = await render(maskHeatmapSpec(w, m, shape, { name: 'fc1' }));
+    const labels = markLabels(fig.root);
+    expect(labels.length).toBe(120 * 16);
+    for (const [o, i] of [[0, 0], [3, 5], [77, 15], [119, 9]]) {
+      let sum = 0;
+      let kept = 0;
+      for (let k = (o * 16 + i) * 169; k < (o * 16 + i + 1) * 169; k++) {
+        if (m[k] !== 0) {
+          sum += Math.abs(w[k]);
+          kept++;
+        }
+      }
+      const label = labels.find((l) => l.startsWith(`fc1[${o}:${o + 1},${i}:${i + 1}]:`))!;
+      expect(field(label, '\\|w\\|')).toBeCloseTo(sum / 169, 12);
+      expect(field(label, ',')).toBeCloseTo(kept / 169, 12);
+    }
+    expect(fig.texts.some((t) => t.includes('reduced: a cell = one kernel (mean)'))).toBe(true);
+    expect(fillRgb(marksByLabel(fig.root).get(labels.find((l) => l.startsWith('fc1[3:4,0:1]:'))!)!)).toEqual(PRUNED_RGB);
+  });
+
+  it('draws signed filters: negative blue, positive orange, symmetric scale', async () => {
+    const w = Float32Array.from(conv);
     w[0] = 2;
     w[1] = -2;
-    const signed = decode(renderFilterGrid(w, shape, { name: 'conv2' }));
-    expect([signed.width, signed.height]).toEqual([800, 600]);
-    expect(countColor(signed, diverging(1))).toBeGreaterThan(4);
-    expect(countColor(signed, diverging(-1))).toBeGreaterThan(4);
-    const magnitude = decode(renderFilterGrid(w, shape, { name: 'conv2', mode: 'magnitude' }));
-    expect(countColor(magnitude, viridis(1))).toBeGreaterThan(8);
+    const fig = await render(filterGridSpec(w, [5, 4, 3, 3], { name: 'conv2' }));
+    const marks = marksByLabel(fig.root);
+    const hi = fillRgb(marks.get('conv2[0,0,0,0]: w 2')!);
+    const lo = fillRgb(marks.get('conv2[0,0,0,1]: w -2')!);
+    expect(hi[0]).toBeGreaterThan(hi[2]);
+    expect(lo[2]).toBeGreaterThan(lo[0]);
+    for (let k = 2; k < w.length; k++) expect([...marks.keys()].some((l) => l.endsWith(`: w ${w[k]}`))).toBe(true);
+    // Nothing pruned, nothing grey: no 'pruned' in the legend.
+    expect(fig.texts).not.toContain('pruned');
+  });
+
+  it('draws RGB filters each scaled to its own min..max', async () => {
+    const w = Float32Array.from({ length: 2 * 3 * 2 * 2 }, () => r() * 4 - 2);
+    const fig = await render(rgbFiltersSpec(w, [2, 3, 2, 2], { name: 'conv1' }));
+    const marks = marksByLabel(fig.root);
+    for (let f = 0; f < 2; f++) {
+      const own = Array.from(w.subarray(f * 12, (f + 1) * 12));
+      const [lo, hi] = [Math.min(...own), Math.max(...own)];
+      for (let p = 0; p < 4; p++) {
+        const hex = `#${[0, 1, 2].map((c) => Math.round(((own[c * 4 + p] - lo) / (hi - lo)) * 255).toString(16).padStart(2, '0')).join('')}`;
+        const label = `filter ${f} (${Math.floor(p / 2)},${p % 2}): ${hex}`;
+        expect(rgbHex(fillRgb(marks.get(label)!)), label).toBe(hex);
+      }
+    }
+    expect(fig.texts).toEqual(expect.arrayContaining(['0', '1']));
+  });
+
+  it('rejects weights that do not match their shape, naming the figure and the shape', () => {
+    expect(() => maskHeatmapSpec(new Float32Array(5), new Float32Array(6), [2, 3])).toThrow(/maskHeatmapSpec: 5 values but shape \[2,3\] holds 6/);
+    expect(() => maskHeatmapSpec(new Float32Array(6), new Float32Array(5), [2, 3])).toThrow(/mask has 5 values/);
+    expect(() => filterGridSpec(new Float32Array(6), [6])).toThrow(/must be \[out,in\] or \[out,in,kh,kw\]/);
+    expect(() => rgbFiltersSpec(new Float32Array(8), [2, 1, 2, 2])).toThrow(/must be \[out,3,kh,kw\]/);
   });
 });
 
-describe('curves and trade-off', () => {
-  it('draws every series in its colour inside a documented 800x500 image', () => {
-    const epochs = Array.from({ length: 12 }, (_, i) => i + 1);
-    const png = renderCurves(
-      [
-        { name: 'train loss', x: epochs, y: epochs.map((e) => 2 / e) },
-        { name: 'test loss', x: epochs, y: epochs.map((e) => (e === 6 ? null : 2.2 / e)), dashed: true },
-      ],
-      { title: 'Loss', yLabel: 'loss' },
-    );
-    const img = decode(png);
-    expect([img.width, img.height]).toEqual([800, 500]);
-    expect(countColor(img, PALETTE[0])).toBeGreaterThan(100);
-    expect(countColor(img, PALETTE[1])).toBeGreaterThan(100);
-    expect(inkInRows(img, 0, 40)).toBeGreaterThan(100);
-  });
-
-  it('draws one line per pruner against sparsity or compression', () => {
-    const points = ['magnitude', 'random'].flatMap((pruner, k) =>
-      [0, 0.5, 0.75, 0.9].map((s) => ({ pruner, sparsity: s, accuracy: 0.8 - (k + 1) * 0.1 * s })),
-    );
-    for (const xAxis of ['sparsity', 'compression'] as const) {
-      const img = decode(renderTradeoff(points, { xAxis, baseline: 0.8 }));
-      expect([img.width, img.height]).toEqual([800, 500]);
-      expect(countColor(img, PALETTE[0])).toBeGreaterThan(100);
-      expect(countColor(img, PALETTE[1])).toBeGreaterThan(100);
-    }
-  });
-});
-
-describe('writePng', () => {
-  it('writes through a temporary file and leaves only the target', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'viz-'));
-    try {
-      const png = renderSparsityBars([{ name: 'a', sparsity: 0.5 }]);
-      const path = join(dir, 'sub', 'bars.png');
-      writePng(path, png);
-      expect(existsSync(path)).toBe(true);
-      expect(readFileSync(path).equals(png)).toBe(true);
-      expect(readdirSync(join(dir, 'sub'))).toEqual(['bars.png']);
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+describe('every figure renders within its budget', () => {
+  it('keeps every SVG well-formed (parses) and a plain heatmap small', async () => {
+    const svg = await renderSvg(maskHeatmapSpec(new Float32Array(84 * 120).fill(0.5), new Float32Array(84 * 120).fill(1), [84, 120], { name: 'fc2' }));
+    expect(() => parseSvg(svg)).not.toThrow();
+    expect(all(parseSvg(svg), (e) => e.tag === 'path' && e.attrs['aria-label'] !== undefined).length).toBe(84 * 120);
   });
 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { defaultMetricGroups, renderReport, renderSparsityBars, type RunReportData } from '@sparsenet/viz';
-import { decode } from './png.js';
+import { defaultMetricGroups, renderReport, renderSvg, scopeSvgIds, sparsityBarsSpec, tradeoffSpec, type RunReportData } from '@sparsenet/viz';
+import { CAMEL_CASE } from './svg.js';
 
 const require = createRequire(import.meta.url);
 const uplotJs = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
 
-function sampleRun(): RunReportData {
+async function sampleRun(): Promise<RunReportData> {
   const epochs = [1, 2, 3, 4].map((e) => ({
     epoch: e,
     trainLoss: 2 / e,
@@ -21,29 +21,28 @@ function sampleRun(): RunReportData {
     subtitle: 'seed 1',
     config: { model: 'lenet5', optimizer: { name: 'adam', lr: 0.001 }, classes: ['a', 'b'] },
     epochs,
-    final: { testAccuracy: 0.7, balancedAccuracy: 0.61 },
+    final: { 'test accuracy': 0.7, 'balanced accuracy': 0.61 },
     layers: [
       { name: 'conv1', sparsity: 0.3, params: 450, shape: [6, 3, 5, 5] },
       { name: 'fc1', sparsity: 0.9, params: 48000, shape: [120, 400] },
     ],
     overallSparsity: 0.88,
-    confusion: { classNames: ['a', 'b'], counts: [[5, 1], [2, 7]] },
-    masks: [{ name: 'conv1', shape: [6, 3, 5, 5], mask: Float32Array.from({ length: 450 }, (_, i) => i % 2) }],
-    filters: [{ name: 'conv1', shape: [6, 3, 5, 5], weights: Float32Array.from({ length: 450 }, (_, i) => Math.sin(i)) }],
-    images: [{ title: 'extra figure', png: renderSparsityBars([{ name: 'x', sparsity: 0.5 }]) }],
+    figures: [
+      { section: 'layers', title: 'Sparsity per layer', svg: await renderSvg(sparsityBarsSpec([{ name: 'conv1', sparsity: 0.3 }, { name: 'fc1', sparsity: 0.9 }])) },
+      { section: 'sweep', title: 'Trade-off', caption: 'mean over seeds', svg: await renderSvg(tradeoffSpec([0, 1].map((seed) => ({ pruner: 'magnitude', target: 0.5, sparsity: 0.5, accuracy: 0.7 + seed / 100, seed })))) },
+    ],
     sweep: [
       { pruner: 'magnitude', sparsity: 0.5, accuracy: 0.75, balancedAccuracy: 0.6 },
       { pruner: 'magnitude', sparsity: 0.9, accuracy: 0.7 },
       { pruner: 'random', sparsity: 0.5, accuracy: 0.72 },
       { pruner: 'random', sparsity: 0.75, accuracy: 0.66 },
     ],
-    sweepBaseline: 0.77,
     notes: ['note <b>'],
   };
 }
 
-describe('run report', () => {
-  const run = sampleRun();
+describe('run report', async () => {
+  const run = await sampleRun();
   const html = renderReport(run);
 
   it('inlines uPlot and references nothing on the network', () => {
@@ -57,14 +56,26 @@ describe('run report', () => {
     expect(html).not.toMatch(/@import/i);
   });
 
-  it('embeds the PNG figures as data: URIs that decode', () => {
-    const uris = [...html.matchAll(/src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => m[1]);
-    // 3 curves (loss, fractions, lr) + bars + confusion + mask + filters + extra image + 2 trade-offs
-    expect(uris.length).toBe(10);
-    for (const b64 of uris) {
-      const img = decode(Buffer.from(b64, 'base64'));
-      expect(img.width).toBeGreaterThan(100);
+  it('shows the figures as inline SVG, each with its own ids, in their sections', () => {
+    const svgs = [...html.matchAll(/<svg\b[\s\S]*?<\/svg>/g)].map((m) => m[0]);
+    expect(svgs.length).toBe(2);
+    expect(html).not.toMatch(/<img\b/);
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every url(#id) points at an id of the same figure.
+    for (const svg of svgs) {
+      const own = new Set([...svg.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]));
+      for (const ref of svg.matchAll(/url\(#([^)]+)\)/g)) expect(own.has(ref[1]), ref[1]).toBe(true);
     }
+    const layers = html.slice(html.indexOf('<section id="layers">'), html.indexOf('</section>', html.indexOf('<section id="layers">')));
+    expect(layers).toContain('aria-label="conv1: 0.3 pruned"');
+    expect(html).toContain('<figcaption>mean over seeds</figcaption>');
+  });
+
+  it('scopes ids and their references', () => {
+    expect(scopeSvgIds('<svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/><use href="#clip1"/></svg>', 'f3')).toBe(
+      '<svg><clipPath id="f3-clip1"/><g clip-path="url(#f3-clip1)"/><use href="#f3-clip1"/></svg>',
+    );
   });
 
   it('carries the series data for the interactive charts', () => {
@@ -75,11 +86,15 @@ describe('run report', () => {
     );
     const loss = byTitle.get('Loss')!;
     expect(loss.x).toEqual([1, 2, 3, 4]);
-    expect(loss.series.map((s) => s.name)).toEqual(['trainLoss', 'testLoss']);
+    expect(loss.series.map((s) => s.name)).toEqual(['train loss', 'test loss']);
     expect(loss.series[0].y).toEqual(run.epochs!.map((r) => r.trainLoss));
     const fractions = byTitle.get('Accuracy and sparsity')!;
-    expect(fractions.series.map((s) => s.name)).toEqual(['testAccuracy', 'sparsity']);
-    const sweep = byTitle.get('Accuracy vs sparsity')!;
+    expect(fractions.series.map((s) => s.name)).toEqual(['test accuracy', 'sparsity']);
+    for (const chart of data.charts as Array<{ series: Array<{ name: string }>; title: string }>) {
+      for (const s of chart.series) expect(s.name).not.toMatch(CAMEL_CASE);
+      expect(chart.title).not.toMatch(CAMEL_CASE);
+    }
+    const sweep = byTitle.get('Accuracy against sparsity')!;
     expect(sweep.x).toEqual([0.5, 0.75, 0.9]);
     expect(sweep.series).toEqual([
       { name: 'magnitude', y: [0.75, null, 0.7] },
@@ -92,7 +107,8 @@ describe('run report', () => {
     expect(html).not.toContain('<lenet>');
     expect(html).not.toContain('note <b>');
     expect(html).toContain('optimizer.lr');
-    expect(html).toContain('balancedAccuracy');
+    expect(html).toContain('<th>balanced accuracy</th>');
+    expect(html).toContain('<th>train loss</th>');
     expect(html).toContain('48000');
     expect(html).toContain('90.00%');
   });
@@ -109,5 +125,6 @@ describe('run report', () => {
 
   it('renders a run with nothing but a title', () => {
     expect(renderReport({ title: 'empty' })).toContain('<h1>empty</h1>');
+    expect(renderReport({ title: 'empty' })).not.toContain('<section');
   });
 });

@@ -14,11 +14,11 @@ runCli(async (argv) => {
     return;
   }
   if (config.merge) {
-    const { finished, total } = mergeSweep(config.merge, config.out, { allowPartial: config.allowPartial });
+    const { finished, total } = await mergeSweep(config.merge, config.out, { allowPartial: config.allowPartial });
     if (finished < total) console.log(`partial table: ${finished} of ${total} units finished`);
   }
   else if (config.tablesOnly) {
-    const { finished, total } = writeFinishedTables(config);
+    const { finished, total } = await writeFinishedTables(config);
     console.log(`${finished} of ${total} units finished`);
   } else {
     const run = await runSweep(config);

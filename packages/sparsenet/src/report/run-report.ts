@@ -1,15 +1,15 @@
 /**
- * What a person would rather look at than a run folder's files: PNG figures in <run>/figures/ and one
- * self-contained <run>/report.html, made from the folder alone (config.json, metrics.json, final.json and
+ * What a person would rather look at than a run folder's files: figures in <run>/figures/ (SVG and PNG from the
+ * same spec) and one self-contained <run>/report.html showing the same SVGs, made from the folder alone (config.json, metrics.json, final.json and
  * final.safetensors; an unfinished run has neither of the last two, and then the last epoch and
  * last.safetensors stand in). No device is needed: everything is drawn from the files on the host.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { nn } from '@sparsenet/tensor';
 import {
-  formatPercent, niceRange, renderConfusion, renderCurves, renderFilterGrid, renderMaskHeatmap, renderRgbFilters, renderSparsityBars, shapeText, writePng,
-  writeReport, type EpochMetrics, type MaskHeatmapOptions, type MetricGroup, type ReportImage,
+  confusionSpec, curvesSpec, formatPercent, shapeText, FIGURE_FORMATS, filterGridSpec, maskHeatmapSpec, parseFigureFormats, rgbFiltersSpec, sparsityBarsSpec, writeFigure,
+  writeReport, type EpochMetrics, type FigureFormat, type FigureSpec, type HeatmapOptions, type MetricGroup, type ReportFigure, type ReportSection,
 } from '@sparsenet/viz';
 import { CLASSES } from '../data/index.js';
 import { featureSide, LAYER_NAMES } from '../model.js';
@@ -19,20 +19,18 @@ import type { EpochRecord, FinalRecord } from '../train/run-files.js';
 import { commandUsage, parseCommand } from './args.js';
 import { checkpointSparsity } from './checkpoint-model.js';
 import { modelState } from '../model-state.js';
+import { readResultsCsv, writeTradeoffFigures } from '../sweep/table.js';
 
 export const FIGURES_DIR = 'figures';
 export const REPORT_FILE = 'report.html';
 /** Checkpoints a report reads weights from, in order of preference. */
 export const REPORT_CHECKPOINTS = ['final.safetensors', 'last.safetensors'] as const;
 
-/** Width and height in pixels of each kind of figure. */
+/** Width and height in SVG pixels of the figures of fixed size (the PNGs are twice that); pictures of weights take their layer's shape. */
 export const FIGURE_SIZES = {
-  curves: [800, 500],
-  mask: [800, 600],
-  rgbFilters: [800, 500],
-  filterGrid: [800, 600],
-  sparsityBars: [800, 500],
-  confusion: [720, 640],
+  curves: [640, 400],
+  sparsityBars: [640, 400],
+  confusion: [560, 500],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** A run folder's contents as the report needs them. JSON numbers that were NaN read back as null. */
@@ -79,19 +77,22 @@ export function readRunFolder(dir: string): RunFolder {
   };
 }
 
-/** A chart of per-epoch metrics, drawn both as a PNG figure and as a uPlot chart in the report. */
+/** A chart of per-epoch metrics, drawn both as a figure and as a uPlot chart in the report. */
 interface CurveSpec extends MetricGroup {
+  /** File name without extension. */
   file: string;
-  /** Values in [0, 1]: the axis stays within it. */
+  labels: readonly string[];
+  yLabel: string;
+  /** Values in [0, 1]: a percentage axis within it. */
   fraction?: boolean;
 }
 
-function curveSpecs(layerKeys: readonly string[]): CurveSpec[] {
+function curveSpecs(layers: readonly string[]): CurveSpec[] {
   return [
-    { file: 'curves-loss.png', title: 'Cross-entropy loss per epoch', keys: ['trainLoss', 'valLoss', 'testLoss'], yLabel: 'loss' },
-    { file: 'curves-accuracy.png', title: 'Accuracy per epoch', keys: ['trainAccuracy', 'valAccuracy', 'testAccuracy'], yLabel: 'accuracy', fraction: true },
-    { file: 'curves-balanced-accuracy.png', title: 'Balanced accuracy (mean recall over classes) per epoch', keys: ['valBalancedAccuracy', 'testBalancedAccuracy'], yLabel: 'balanced accuracy', fraction: true },
-    { file: 'curves-sparsity.png', title: 'Sparsity (fraction of weights pruned) per epoch', keys: ['sparsity', ...layerKeys], yLabel: 'sparsity', fraction: true },
+    { file: 'curves-loss', title: 'Cross-entropy loss per epoch', keys: ['trainLoss', 'valLoss', 'testLoss'], labels: ['train', 'validation', 'test'], yLabel: 'loss' },
+    { file: 'curves-accuracy', title: 'Accuracy per epoch', keys: ['trainAccuracy', 'valAccuracy', 'testAccuracy'], labels: ['train', 'validation', 'test'], yLabel: 'accuracy', fraction: true },
+    { file: 'curves-balanced-accuracy', title: 'Balanced accuracy (mean recall over classes) per epoch', keys: ['valBalancedAccuracy', 'testBalancedAccuracy'], labels: ['validation', 'test'], yLabel: 'balanced accuracy', fraction: true },
+    { file: 'curves-sparsity', title: 'Sparsity (weights pruned) per epoch', keys: ['sparsity', ...layers.map(layerKey)], labels: ['all layers', ...layers], yLabel: 'sparsity', fraction: true },
   ];
 }
 
@@ -99,7 +100,7 @@ const value = (v: unknown): number | null => (typeof v === 'number' && Number.is
 const layerKey = (layer: string) => `sparsity_${layer}`;
 
 /** Scalars per epoch; per-layer sparsity only when some layer was pruned (else it repeats the zero line). */
-function epochRows(history: readonly EpochRecord[]): { rows: EpochMetrics[]; layerKeys: string[] } {
+function epochRows(history: readonly EpochRecord[]): { rows: EpochMetrics[]; prunedLayers: string[] } {
   const layers = Object.keys(history[0].layerSparsity ?? {});
   const pruned = history.some((r) => layers.some((l) => (value(r.layerSparsity[l]) ?? 0) > 0));
   const rows = history.map((r) => {
@@ -112,7 +113,7 @@ function epochRows(history: readonly EpochRecord[]): { rows: EpochMetrics[]; lay
     row.imagesPerSecond = value(r.imagesPerSecond);
     return row;
   });
-  return { rows, layerKeys: pruned ? layers.map(layerKey) : [] };
+  return { rows, prunedLayers: pruned ? layers : [] };
 }
 
 /** The final metrics table: final.json's, or the last epoch's for an unfinished run. */
@@ -123,15 +124,15 @@ function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, nu
   const images = run.final?.testImages ?? source.testConfusion.flat().reduce((a, b) => a + b, 0);
   return {
     status: run.final ? 'finished' : `unfinished: ${last.epoch} of ${run.config.epochs ?? '?'} epochs (metrics of the last epoch)`,
-    testAccuracy: value(source.testAccuracy),
-    testBalancedAccuracy: value(source.testBalancedAccuracy),
-    testLoss: value(source.testLoss),
-    testImages: images,
+    'test accuracy': value(source.testAccuracy),
+    'test balanced accuracy': value(source.testBalancedAccuracy),
+    'test loss': value(source.testLoss),
+    'test images': images,
     sparsity: sparsity.total.sparsity,
     weights: sparsity.total.total,
-    nonzeroWeights: sparsity.total.total - sparsity.total.zeros,
-    compressionRatio: sparsity.compressionRatio,
-    trainSeconds: run.final?.trainSeconds ?? run.history.reduce((s, r) => s + (value(r.seconds) ?? 0), 0),
+    'nonzero weights': sparsity.total.total - sparsity.total.zeros,
+    'compression ratio': sparsity.compressionRatio,
+    'training seconds': run.final?.trainSeconds ?? run.history.reduce((s, r) => s + (value(r.seconds) ?? 0), 0),
     device: run.final?.device ?? run.device,
     checkpoint: run.checkpointFile,
     ...Object.fromEntries(classes.map((c) => [`recall ${c}`, value(source.testRecall?.[c])])),
@@ -139,18 +140,27 @@ function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, nu
 }
 
 /**
- * How a mask is drawn: as its weight's shape, except fc1, whose [out, C*S*S] matrix (one long strip) is drawn
- * as [out, C, S, S]: one cell per (neuron, conv2 channel), coloured by the share of its S x S weights kept, so
- * that dead neurons and unread channels show.
+ * How a layer's weights are drawn: as their shape, except fc1, whose [out, C*S*S] matrix (one long strip) is
+ * drawn as [out, C, S, S]: one cell per (neuron, conv2 channel) when reduced, so that dead neurons and unread
+ * channels show.
  */
-function maskView(name: string, mask: ArrayLike<number>, shape: readonly number[]): [readonly number[], MaskHeatmapOptions] {
+function weightView(name: string, mask: ArrayLike<number>, shape: readonly number[]): [readonly number[], HeatmapOptions] {
   const side = featureSide();
   if (name !== 'fc1' || shape.length !== 2 || shape[1] % (side * side) !== 0) return [shape, { name }];
   let kept = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) kept++;
-  const channels = shape[1] / (side * side);
-  const title = `fc1 ${shapeText(shape)}: ${formatPercent(1 - kept / mask.length)} pruned; cell = 1 neuron x 1 channel (${side}x${side})`;
-  return [[shape[0], channels, side, side], { name, title }];
+  const view = [shape[0], shape[1] / (side * side), side, side];
+  const title = `fc1 ${shapeText(shape)} as ${shapeText(view)}: ${formatPercent(1 - kept / mask.length)} pruned`;
+  return [view, { name, title, xTitle: `input channel (conv2 output, ${side}x${side} positions)`, yTitle: 'output neuron' }];
+}
+
+/** One figure of a run: its file name (no extension), where the report shows it, and its spec. */
+interface RunFigure {
+  file: string;
+  section: ReportSection;
+  title: string;
+  caption?: string;
+  spec: FigureSpec;
 }
 
 export interface RunReportFiles {
@@ -158,58 +168,64 @@ export interface RunReportFiles {
   figures: string[];
 }
 
-/**
- * Writes <runDir>/figures/*.png (each atomically) and <runDir>/report.html: curves per epoch, sparsity per
- * layer, the test confusion matrix, each masked layer's mask, conv1's filters as RGB patches and conv2's as a
- * signed grid. Returns the paths written.
- */
-export function writeRunReport(runDir: string): RunReportFiles {
-  const run = readRunFolder(runDir);
-  const figuresDir = join(runDir, FIGURES_DIR);
-  const figures: string[] = [];
-  const save = (file: string, png: Uint8Array) => {
-    const path = join(figuresDir, file);
-    writePng(path, png);
-    figures.push(path);
-    return png;
-  };
+/** Every figure of a run folder: curves, sparsity per layer, confusion matrix, masks, filters. */
+function runFigures(run: RunFolder, rows: readonly EpochMetrics[], curves: readonly CurveSpec[], layers: readonly LayerRow[], overall: number): RunFigure[] {
   const size = (kind: keyof typeof FIGURE_SIZES) => ({ width: FIGURE_SIZES[kind][0], height: FIGURE_SIZES[kind][1] });
-
-  const { rows, layerKeys } = epochRows(run.history);
-  const curves = curveSpecs(layerKeys);
-  for (const spec of curves) {
-    const series = spec.keys.map((k) => ({ name: k, x: rows.map((r) => r.epoch), y: rows.map((r) => r[k] ?? null) }));
-    const [lo, hi] = niceRange(series.flatMap((s) => s.y.filter((v): v is number => v !== null)));
-    // A fraction's axis stops at 0 and 1, with a sliver of room so that a line at 0 or 1 clears the frame.
-    const range = spec.fraction ? { yMin: lo < 0 ? -0.02 : lo, yMax: hi > 1 ? 1.02 : hi } : {};
-    save(spec.file, renderCurves(series, { title: spec.title, yLabel: spec.yLabel, ...range, ...size('curves') }));
-  }
-
-  const sparsity = checkpointSparsity(run.state);
-  const layers = sparsity.layers.map((l) => ({ name: l.name, sparsity: l.sparsity, params: l.total, shape: run.state[`${l.name}.weight`].shape }));
-  save('sparsity-layers.png', renderSparsityBars(layers, { overall: sparsity.total.sparsity, ...size('sparsityBars') }));
-
+  const figures: RunFigure[] = curves.map((spec) => ({
+    file: spec.file,
+    section: 'curves',
+    title: spec.title,
+    spec: curvesSpec(
+      spec.keys.map((k, i) => ({ label: spec.labels[i], x: rows.map((r) => r.epoch), y: rows.map((r) => r[k] ?? null) })),
+      { title: spec.title, yTitle: spec.yLabel, percent: spec.fraction, ...size('curves') },
+    ),
+  }));
+  figures.push({ file: 'sparsity-layers', section: 'layers', title: 'Sparsity per layer', spec: sparsityBarsSpec(layers, { overall, ...size('sparsityBars') }) });
   const classNames = run.final?.classes ?? [...CLASSES];
   const counts = (run.final ?? run.history.at(-1)!).testConfusion;
-  save('confusion.png', renderConfusion(counts, classNames, size('confusion')));
-
-  const images: ReportImage[] = [];
+  figures.push({ file: 'confusion', section: 'confusion', title: 'Confusion matrix', caption: 'Rows: true class; columns: predicted; colour: share of the row.', spec: confusionSpec(counts, classNames, size('confusion')) });
   for (const name of LAYER_NAMES) {
     const mask = run.state[`${name}.weight_mask`];
-    if (!mask) continue;
-    const [view, options] = maskView(name, mask.data, mask.shape);
-    const png = save(`mask-${name}.png`, renderMaskHeatmap(mask.data, view, { ...options, ...size('mask') }));
-    images.push({ title: `${name} mask`, png, caption: `${name}: which weights pruning kept` });
+    const weight = run.state[`${name}.weight`];
+    if (!mask || !weight) continue;
+    const [view, options] = weightView(name, mask.data, mask.shape);
+    figures.push({ file: `mask-${name}`, section: 'pictures', title: `${name} mask`, caption: `${name}: |w| of the weights pruning kept; grey: pruned`, spec: maskHeatmapSpec(weight.data, mask.data, view, options) });
   }
   const conv1 = run.state['conv1.weight'];
   if (conv1?.shape[1] === 3) {
-    const png = save('filters-conv1.png', renderRgbFilters(conv1.data, conv1.shape, { name: 'conv1', ...size('rgbFilters') }));
-    images.push({ title: 'conv1 filters', png, caption: 'conv1 filters as RGB patches (weight x mask), each scaled to its own min..max' });
+    figures.push({ file: 'filters-conv1', section: 'pictures', title: 'conv1 filters', caption: 'conv1 filters as RGB patches (weight x mask), each scaled to its own min..max', spec: rgbFiltersSpec(conv1.data, conv1.shape, { name: 'conv1' }) });
   }
   const conv2 = run.state['conv2.weight'];
   if (conv2) {
-    const png = save('filters-conv2.png', renderFilterGrid(conv2.data, conv2.shape, { name: 'conv2', mode: 'signed', ...size('filterGrid') }));
-    images.push({ title: 'conv2 filters', png, caption: 'conv2 kernels (rows: output channels, columns: input channels), signed weights, blue < 0 < red' });
+    const mask = run.state['conv2.weight_mask']?.data;
+    figures.push({ file: 'filters-conv2', section: 'pictures', title: 'conv2 filters', caption: 'conv2 kernels (rows: output channels, columns: input channels), signed weights', spec: filterGridSpec(conv2.data, conv2.shape, { name: 'conv2', mask }) });
+  }
+  return figures;
+}
+
+interface LayerRow {
+  name: string;
+  sparsity: number;
+  params: number;
+  shape: readonly number[];
+}
+
+/**
+ * Writes <runDir>/figures/<figure>.<format> for each format (each file atomically) and <runDir>/report.html,
+ * which shows the same SVGs. Returns the paths written.
+ */
+export async function writeRunReport(runDir: string, formats: readonly FigureFormat[] = FIGURE_FORMATS): Promise<RunReportFiles> {
+  const run = readRunFolder(runDir);
+  const { rows, prunedLayers } = epochRows(run.history);
+  const curves = curveSpecs(prunedLayers);
+  const sparsity = checkpointSparsity(run.state);
+  const layers: LayerRow[] = sparsity.layers.map((l) => ({ name: l.name, sparsity: l.sparsity, params: l.total, shape: run.state[`${l.name}.weight`].shape }));
+  const figures: string[] = [];
+  const shown: ReportFigure[] = [];
+  for (const f of runFigures(run, rows, curves, layers, sparsity.total.sparsity)) {
+    const written = await writeFigure(join(runDir, FIGURES_DIR, f.file), f.spec, formats);
+    figures.push(...written.files);
+    shown.push({ section: f.section, title: f.title, caption: f.caption, svg: written.svg });
   }
 
   const html = join(runDir, REPORT_FILE);
@@ -224,20 +240,33 @@ export function writeRunReport(runDir: string): RunReportFiles {
     final: finalTable(run, sparsity),
     layers,
     overallSparsity: sparsity.total.sparsity,
-    confusion: { classNames, counts },
-    images,
+    figures: shown,
     notes: [`Zero weights per layer (weight x mask, biases excluded), from ${run.checkpointFile}:`, ...formatSparsity(sparsity, { withTotal: true }).split('\n')],
   });
   return { html, figures };
 }
 
-const REPORT_USAGE = 'npm run report -- RUN_DIR';
+const REPORT_USAGE = 'npm run report -- RUN_DIR [--format svg,png]  |  npm run report -- SWEEP_CSV [--out DIR] [--format svg,png]';
+const REPORT_FLAGS = {
+  format: { type: 'string', value: 'LIST', help: `figure formats, a comma list of ${FIGURE_FORMATS.join(', ')} (default both; no pdf: neither renderer makes one)` },
+  out: { type: 'string', value: 'DIR', help: "a sweep's per-seed CSV (sweep.csv): where its trade-off figures go (default: beside the CSV)" },
+} as const;
 
-/** `npm run report -- RUN_DIR`: rebuilds a run folder's figures and report.html. */
-export function reportCommand(argv: string[], print: (text: string) => void): void {
-  const { positionals, help } = parseCommand('report', argv, REPORT_USAGE, {});
-  if (help) return print(commandUsage(REPORT_USAGE, {}));
-  if (positionals.length !== 1) throw new Error(`report: expected one run folder, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${commandUsage(REPORT_USAGE, {})}`);
-  const { html, figures } = writeRunReport(positionals[0]);
-  print(`wrote ${html} and ${figures.length} figures in ${join(positionals[0], FIGURES_DIR)}`);
+/**
+ * `npm run report -- RUN_DIR`: rebuilds a run folder's figures and report.html. `npm run report -- sweep.csv`:
+ * the trade-off figures of a sweep's per-seed results (mean and spread over seeds).
+ */
+export async function reportCommand(argv: string[], print: (text: string) => void): Promise<void> {
+  const { positionals, values, help } = parseCommand('report', argv, REPORT_USAGE, REPORT_FLAGS);
+  if (help) return print(commandUsage(REPORT_USAGE, REPORT_FLAGS));
+  if (positionals.length !== 1) throw new Error(`report: expected one run folder or sweep CSV, got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${commandUsage(REPORT_USAGE, REPORT_FLAGS)}`);
+  const formats = typeof values.format === 'string' ? parseFigureFormats(values.format) : [...FIGURE_FORMATS];
+  const [target] = positionals;
+  if (target.endsWith('.csv')) {
+    const files = await writeTradeoffFigures(typeof values.out === 'string' ? values.out : dirname(target), readResultsCsv(target), formats);
+    return print(`wrote ${files.join(', ')}`);
+  }
+  if (typeof values.out === 'string') throw new Error('report: --out is for a sweep CSV; a run folder\'s figures go in RUN_DIR/figures');
+  const { html, figures } = await writeRunReport(target, formats);
+  print(`wrote ${html} and ${figures.length} figure files in ${join(target, FIGURES_DIR)}`);
 }

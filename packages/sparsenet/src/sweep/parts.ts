@@ -95,8 +95,8 @@ export function mergeParts(dirs: readonly string[], options: MergeOptions = {}):
 }
 
 /** `--merge DIR...`: joins the parts and writes the tables, figure and report into `out`. */
-export function mergeSweep(dirs: readonly string[], out: string, options: MergeOptions = {}): { rows: SummaryRow[]; finished: number; total: number } {
+export async function mergeSweep(dirs: readonly string[], out: string, options: MergeOptions = {}): Promise<{ rows: SummaryRow[]; finished: number; total: number }> {
   const { grid, results, total } = mergeParts(dirs, options);
   const partial = results.length < total ? `partial: ${results.length} of ${total} units, ` : '';
-  return { rows: writeSweepOutputs(out, grid, results, `${partial}merged from ${dirs.join(', ')}`), finished: results.length, total };
+  return { rows: await writeSweepOutputs(out, grid, results, `${partial}merged from ${dirs.join(', ')}`), finished: results.length, total };
 }

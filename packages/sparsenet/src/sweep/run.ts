@@ -258,7 +258,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   }
   const ordered = owned.map((u) => results.get(u.id)!);
   const tablesWritten = shard.count === 1;
-  if (tablesWritten) writeSweepOutputs(out, grid, ordered, `${ordered.length} units`);
+  if (tablesWritten) await writeSweepOutputs(out, grid, ordered, `${ordered.length} units`);
   else log(`sweep part ${shardName(shard)} done; when every part is, join them: npm run sweep -- --merge <the parts' --out folders> --out DIR`);
   return { results: ordered, actions, partPath, tablesWritten };
 }
@@ -267,7 +267,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
  * The tables of the units finished so far in `config.out` (the grid's own folders, with these settings), for a
  * sweep still running or stopped part-way; trains and measures nothing. Returns how many units it found.
  */
-export function writeFinishedTables(config: SweepConfig): { finished: number; total: number } {
+export async function writeFinishedTables(config: SweepConfig): Promise<{ finished: number; total: number }> {
   const grid = gridOf(config);
   const units = enumerateUnits(grid);
   const results = units.flatMap((unit) => {
@@ -275,6 +275,6 @@ export function writeFinishedTables(config: SweepConfig): { finished: number; to
     return file?.result && isComplete(file.result) ? [file.result] : [];
   });
   if (!results.length) throw new Error(`sweep --tables-only: no finished unit of this grid in ${config.out}`);
-  writeSweepOutputs(config.out, grid, results, `${results.length} of ${units.length} units finished`);
+  await writeSweepOutputs(config.out, grid, results, `${results.length} of ${units.length} units finished`);
   return { finished: results.length, total: units.length };
 }

@@ -1,11 +1,13 @@
 /**
  * The sweep's table: one result per unit (sweep.csv, per seed), and per pruner x sparsity the mean and sample
- * standard deviation over seeds (sweep-summary.csv, sweep.md as mean ± std, sweep.json), the trade-off figure
- * and report.html. Column names in the CSVs are ShrinkBench's where it has one (compression_ratio,
+ * standard deviation over seeds (sweep-summary.csv, sweep.md as mean ± std, sweep.json), the trade-off figures
+ * (mean over seeds with their spread, SVG and PNG) and report.html. Column names in the CSVs are ShrinkBench's where it has one (compression_ratio,
  * theoretical_speedup).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderTradeoff, writeFileAtomic, writePng, writeReport, type SweepRow } from '@sparsenet/viz';
+import { FIGURE_FORMATS, tradeoffSpec, writeFigure, writeFileAtomic, writeReport, type FigureFormat, type FigureSpec, type ReportFigure, type SweepPoint, type SweepRow } from '@sparsenet/viz';
+import { columnIndices, parseCsv } from '../data/csv.js';
 import { enumerateUnits, type SweepGrid } from './grid.js';
 import type { ModelCounts } from './measure.js';
 
@@ -145,16 +147,15 @@ export function summaryMarkdown(summary: readonly SummaryRow[]): string {
 }
 
 /**
- * The summary as viz's sweep rows: x = measured sparsity (mean), y = test accuracy (mean); the baseline apart.
- * The unpruned fine-tune (dense-finetuned) is every pruner's point at sparsity 0, so each curve starts there.
+ * The summary as the report's sweep rows (means; the interactive chart and the table): x = measured sparsity,
+ * y = test accuracy. The unpruned fine-tune (dense-finetuned) is every pruner's point at sparsity 0.
  */
-export function sweepRows(summary: readonly SummaryRow[]): { rows: SweepRow[]; baseline: number | undefined } {
-  const baseline = summary.find((s) => s.pruner === 'dense')?.mean.testAccuracy ?? undefined;
+export function sweepRows(summary: readonly SummaryRow[]): SweepRow[] {
   const control = summary.find((s) => s.pruner === 'dense-finetuned');
   const pruned = summary.filter((s) => s.pruner !== 'dense' && s.pruner !== 'dense-finetuned');
   const pruners = [...new Set(pruned.map((s) => s.pruner))];
   const series = pruners.flatMap((pruner) => [...(control ? [{ ...control, pruner }] : []), ...pruned.filter((s) => s.pruner === pruner)]);
-  const rows = series.map((s): SweepRow => ({
+  return series.map((s): SweepRow => ({
     pruner: s.pruner,
     sparsity: s.mean.sparsity ?? s.targetSparsity,
     accuracy: s.mean.testAccuracy ?? Number.NaN,
@@ -170,31 +171,76 @@ export function sweepRows(summary: readonly SummaryRow[]): { rows: SweepRow[]; b
     sparse_ms_per_image: s.mean.sparseMsPerImage,
     compact_ms_per_image: s.mean.compactMsPerImage,
   }));
-  return { rows, baseline: baseline ?? undefined };
 }
 
-export const SWEEP_OUTPUTS = ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', 'tradeoff.png', 'report.html'] as const;
+/** What the trade-off figures need of each unit (one seed). */
+export type TradeoffResult = Pick<UnitResult, 'pruner' | 'targetSparsity' | 'seed' | 'sparsity' | 'testAccuracy' | 'testBalancedAccuracy'>;
 
-/** Writes every table, the figure and the report into `out`; returns the summary. */
-export function writeSweepOutputs(out: string, grid: SweepGrid, results: readonly UnitResult[], note?: string): SummaryRow[] {
+/** Reads a sweep's per-seed CSV (resultsCsv's columns; docs/results/sweep.csv); names the file, line and column on bad input. */
+export function readResultsCsv(file: string): TradeoffResult[] {
+  const [header, ...records] = parseCsv(readFileSync(file, 'utf8'), file);
+  const at = columnIndices(header, ['pruner', 'target_sparsity', 'seed', 'sparsity', 'test_accuracy', 'balanced_accuracy'] as const, file);
+  return records.map((r) => {
+    const number = (column: keyof typeof at) => {
+      const v = Number(r.fields[at[column]]);
+      if (r.fields[at[column]] === undefined || r.fields[at[column]].trim() === '' || !Number.isFinite(v)) throw new Error(`${file} line ${r.line}: ${column} '${r.fields[at[column]] ?? ''}' is not a number`);
+      return v;
+    };
+    return { pruner: r.fields[at.pruner], targetSparsity: number('target_sparsity'), seed: number('seed'), sparsity: number('sparsity'), testAccuracy: number('test_accuracy'), testBalancedAccuracy: number('balanced_accuracy') };
+  });
+}
+
+/**
+ * The trade-off figures of per-seed results: test accuracy against sparsity and against compression ratio (log
+ * scale), balanced accuracy against sparsity; each pruner's mean over seeds with ± std, dense-finetuned (the
+ * unpruned control) as every pruner's point at sparsity 0, the dense baseline as a reference line with its spread.
+ */
+export function tradeoffFigures(results: readonly TradeoffResult[]): Array<{ file: string; title: string; spec: FigureSpec }> {
+  const control = results.filter((r) => r.pruner === 'dense-finetuned');
+  const pruned = results.filter((r) => r.pruner !== 'dense' && r.pruner !== 'dense-finetuned');
+  const pruners = [...new Set(pruned.map((r) => r.pruner))];
+  const rows = pruners.flatMap((pruner) => [...control.map((r) => ({ ...r, pruner })), ...pruned.filter((r) => r.pruner === pruner)]);
+  const dense = results.filter((r) => r.pruner === 'dense');
+  const seeds = new Set(results.map((r) => r.seed)).size;
+  const over = `${seeds} seed${seeds === 1 ? '' : 's'}`;
+  const points = (metric: 'testAccuracy' | 'testBalancedAccuracy'): SweepPoint[] => rows.map((r) => ({ pruner: r.pruner, target: r.targetSparsity, sparsity: r.sparsity, accuracy: r[metric], seed: r.seed }));
+  const baseline = (metric: 'testAccuracy' | 'testBalancedAccuracy') => (dense.length ? { label: 'dense baseline', values: dense.map((r) => r[metric]) } : undefined);
+  return [
+    { file: 'tradeoff', title: `Test accuracy against sparsity (${over})`, spec: tradeoffSpec(points('testAccuracy'), { title: `Test accuracy against sparsity (${over})`, baseline: baseline('testAccuracy') }) },
+    { file: 'tradeoff-compression', title: `Test accuracy against compression (${over})`, spec: tradeoffSpec(points('testAccuracy'), { title: `Test accuracy against compression (${over})`, xAxis: 'compression', baseline: baseline('testAccuracy') }) },
+    { file: 'tradeoff-balanced', title: `Balanced accuracy against sparsity (${over})`, spec: tradeoffSpec(points('testBalancedAccuracy'), { title: `Balanced accuracy against sparsity (${over})`, yTitle: 'test balanced accuracy', baseline: baseline('testBalancedAccuracy') }) },
+  ];
+}
+
+/** Writes the trade-off figures into `dir` in each format; returns the paths written. */
+export async function writeTradeoffFigures(dir: string, results: readonly TradeoffResult[], formats: readonly FigureFormat[] = FIGURE_FORMATS): Promise<string[]> {
+  const files: string[] = [];
+  for (const f of tradeoffFigures(results)) files.push(...(await writeFigure(join(dir, f.file), f.spec, formats)).files);
+  return files;
+}
+
+export const SWEEP_OUTPUTS = ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', ...['tradeoff', 'tradeoff-compression', 'tradeoff-balanced'].flatMap((f) => [`${f}.svg`, `${f}.png`]), 'report.html'] as const;
+
+/** Writes every table, the figures and the report into `out`; returns the summary. */
+export async function writeSweepOutputs(out: string, grid: SweepGrid, results: readonly UnitResult[], note?: string): Promise<SummaryRow[]> {
   const summary = summarize(grid, results);
-  const { rows, baseline } = sweepRows(summary);
   const title = `Pruning sweep: ${grid.pruners.join(', ')} over ${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`;
   writeFileAtomic(join(out, 'sweep.csv'), resultsCsv(grid, results));
   writeFileAtomic(join(out, 'sweep-summary.csv'), summaryCsv(summary));
   writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${summaryMarkdown(summary)}`);
   writeFileAtomic(join(out, 'sweep.json'), `${JSON.stringify({ grid, summary, units: sortResults(grid, results) }, null, 2)}\n`);
-  writePng(join(out, 'tradeoff.png'), renderTradeoff(rows, { baseline, title: 'Test accuracy vs sparsity (mean over seeds)', yLabel: 'test accuracy' }));
+  const figures: ReportFigure[] = [];
+  for (const f of tradeoffFigures(results)) figures.push({ section: 'sweep', title: f.title, svg: (await writeFigure(join(out, f.file), f.spec)).svg });
   const dense = summary.find((s) => s.pruner === 'dense');
   writeReport(join(out, 'report.html'), {
     title,
     subtitle: note,
     config: { ...grid },
     final: dense ? { dense_test_accuracy: dense.mean.testAccuracy, dense_balanced_accuracy: dense.mean.testBalancedAccuracy, dense_ms_per_image: dense.mean.msPerImage, seeds: dense.seeds } : undefined,
-    sweep: rows,
-    sweepBaseline: baseline,
+    sweep: sweepRows(summary),
+    figures,
     notes: [
-      'x = sparsity measured from the masks (mean over seeds); y = final test accuracy (mean). Structured rows prune that fraction of conv filters and of linear neurons.',
+      'x = sparsity measured from the masks (mean over seeds); y = final test accuracy (mean, band and bars ± 1 sample std over seeds). Structured rows prune that fraction of conv filters and of linear neurons.',
       'compression_ratio = params / nonzero params; theoretical_speedup = dense FLOPs / effective FLOPs (ShrinkBench).',
       'Per-seed values: sweep.csv; mean and standard deviation: sweep-summary.csv and sweep.md.',
     ],

@@ -183,7 +183,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
     const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
     writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
-    if (config.report) log(`report: ${writeRunReport(outDir).html}`);
+    if (config.report) log(`report: ${(await writeRunReport(outDir)).html}`);
     return { history: loop.history, final, outDir };
   } finally {
     lossSum.dispose();
