@@ -27,6 +27,13 @@ export interface Counters {
   submits: number;
 }
 
+interface CompiledProgram {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** Size of each scratch binding of a precompile dispatch: at least any kernel's uniform struct or smallest array. */
+const PRECOMPILE_BINDING_BYTES = 256;
 /** Dispatches per submit: long enough to amortise a submit, short enough to keep the device busy. */
 const DISPATCHES_PER_SUBMIT = 48;
 /** Uniform buffers are tiny and keyed by content; past this many, the cache is flushed and rebuilt. */
@@ -42,7 +49,12 @@ export class KernelRunner {
   /** When set, each dispatch gets its own timed pass (timestamp queries) for `profile()`. */
   private profiler: Profiler | null = null;
 
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly pipelines = new Map<string, CompiledProgram>();
+  /** Programs whose pipelines `precompile` is creating (asynchronously) now. */
+  private readonly compiling = new Map<string, Promise<unknown>>();
+  private precompileScratch: { indirect: GPUBuffer; uniform: GPUBuffer; storage: GPUBuffer[] } | null = null;
+  /** Set inside `programsOf`: dispatches are collected here instead of being compiled and recorded. */
+  private captured: Program[] | null = null;
   private readonly uniforms = new Map<string, GPUBuffer>();
   /** Readback buffers by size, reused so that repeated reads of one shape create nothing. */
   private readonly staging = new Map<number, GPUBuffer[]>();
@@ -71,6 +83,10 @@ export class KernelRunner {
 
   /** Records one dispatch of `program` over `grid` workgroups. Buffers bind in the program's order. */
   run(program: Program, buffers: GPUBuffer[], uniforms: UniformValue[], grid: readonly [number, number, number]): void {
+    if (this.captured) {
+      this.captured.push(program);
+      return;
+    }
     this.throwIfFailed();
     const { pipeline, layout } = this.pipeline(program);
     const entries: GPUBindGroupEntry[] = [];
@@ -176,13 +192,96 @@ export class KernelRunner {
     return profiler ? profiler.collect() : new Map();
   }
 
+  /**
+   * The programs `record` would dispatch, in order, collected instead of compiled or recorded: what a tuning
+   * record's version hashes, and what a cold start compiles ahead with `precompile`.
+   */
+  programsOf(record: () => void): Program[] {
+    const outer = this.captured;
+    const captured: Program[] = [];
+    this.captured = captured;
+    try {
+      record();
+    } finally {
+      this.captured = outer;
+    }
+    return captured;
+  }
+
+  /**
+   * Makes `programs` ready ahead of their first use, each with createComputePipelineAsync and one dispatch of
+   * zero workgroups (an indirect count, so nothing runs and nothing is written). The dispatch matters on
+   * lavapipe: llvmpipe compiles a shader with LLVM at its first dispatch, not when the pipeline is made, and it
+   * does so on the queue's own thread, so the compiles proceed while JavaScript does other work (loading data).
+   * Resolves when every program is ready, with how many pipelines this call created. A program `run` meets
+   * before its pipeline exists is compiled there, synchronously, as always.
+   */
+  async precompile(programs: readonly Program[]): Promise<number> {
+    const fresh = [...new Map(programs.filter((p) => !this.pipelines.has(p.key) && !this.compiling.has(p.key)).map((p) => [p.key, p])).values()];
+    for (const program of fresh) {
+      const { layout, descriptor } = this.describe(program);
+      const ready = this.device.createComputePipelineAsync(descriptor).then(
+        async (pipeline) => {
+          this.device.pushErrorScope('validation');
+          this.firstDispatch(pipeline, layout, program);
+          const error = await this.device.popErrorScope();
+          if (error) throw new Error(`${program.key} (precompile dispatch): ${error.message}`);
+          this.pipelines.set(program.key, { pipeline, layout });
+          this.counters.pipelinesCreated++;
+          await this.device.queue.onSubmittedWorkDone();
+        },
+        (error: Error) => {
+          throw new Error(`${program.key} (pipeline): ${error.message}`);
+        },
+      );
+      this.compiling.set(program.key, ready.finally(() => this.compiling.delete(program.key)));
+    }
+    await Promise.all(programs.map((p) => this.compiling.get(p.key)));
+    return fresh.length;
+  }
+
+  /** Records and submits a zero-workgroup dispatch of `pipeline` on scratch buffers (see `precompile`). */
+  private firstDispatch(pipeline: GPUComputePipeline, layout: GPUBindGroupLayout, program: Program): void {
+    this.precompileScratch ??= {
+      indirect: this.createBuffer(12, BufferUsage.INDIRECT | BufferUsage.STORAGE, 'precompile indirect'),
+      uniform: this.createBuffer(PRECOMPILE_BINDING_BYTES, BufferUsage.UNIFORM, 'precompile uniform'),
+      storage: [],
+    };
+    const scratch = this.precompileScratch;
+    let s = 0;
+    const entries = program.bindings.map((kind, binding) => {
+      // Writable storage bindings may not alias: one scratch buffer per storage binding.
+      const buffer = kind === 'uniform' ? scratch.uniform : (scratch.storage[s++] ??= this.createBuffer(PRECOMPILE_BINDING_BYTES, BufferUsage.STORAGE, 'precompile storage'));
+      return { binding, resource: { buffer } };
+    });
+    const encoder = this.device.createCommandEncoder({ label: `precompile ${program.key}` });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
+    pass.dispatchWorkgroupsIndirect(scratch.indirect, 0);
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
   private throwIfFailed(): void {
     if (this.deviceError) throw new Error(this.deviceError);
   }
 
-  private pipeline(program: Program) {
+  private pipeline(program: Program): CompiledProgram {
     let entry = this.pipelines.get(program.key);
     if (entry) return entry;
+    this.device.pushErrorScope('validation');
+    const { layout, descriptor } = this.describe(program);
+    const pipeline = this.device.createComputePipeline(descriptor);
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
+    this.counters.pipelinesCreated++;
+    entry = { pipeline, layout };
+    this.pipelines.set(program.key, entry);
+    return entry;
+  }
+
+  /** The bind group layout and pipeline descriptor of a program (entry point `main`, group 0 in binding order). */
+  private describe(program: Program): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
     const layout = this.device.createBindGroupLayout({
       label: program.key,
       entries: program.bindings.map((kind, binding) => ({
@@ -191,18 +290,13 @@ export class KernelRunner {
         buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: program.key, code: program.wgsl });
-    const pipeline = this.device.createComputePipeline({
+    const descriptor: GPUComputePipelineDescriptor = {
       label: program.key,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
-    });
-    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
-    this.counters.pipelinesCreated++;
-    entry = { pipeline, layout };
-    this.pipelines.set(program.key, entry);
-    return entry;
+    };
+    return { layout, descriptor };
   }
 
   private uniformBuffer(values: UniformValue[]): GPUBuffer {

@@ -12,6 +12,14 @@ export interface DeviceInfo {
   description: string;
   vendor: string;
   architecture: string;
+  /** The adapter's device name (adapterInfo.device), e.g. llvmpipe's LLVM version and vector width. */
+  device: string;
+  /**
+   * What compiles the kernels besides the adapter: in Node, Dawn's version (the npm package `webgpu`) and the
+   * driver's own name and version (Dawn's description on Vulkan, e.g. 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)');
+   * in a browser, its user agent. Tuning and compiled kernels are kept per adapter and driver.
+   */
+  driver: string;
   timestamps: boolean;
 }
 
@@ -62,10 +70,17 @@ async function open(choice: AdapterChoice) {
     const adapter = await browserGpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error('navigator.gpu gave no adapter: this browser has WebGPU turned off (try --enable-unsafe-webgpu).');
     keepAlive.push(adapter);
-    return { device: await requestDevice(adapter), info: describe(adapter, 'browser') };
+    return { device: await requestDevice(adapter), info: describe(adapter, 'browser', navigator.userAgent) };
   }
   const adapter = await nodeAdapter(choice);
-  return { device: await requestDevice(adapter), info: describe(adapter, kindOf(adapter)) };
+  return { device: await requestDevice(adapter), info: describe(adapter, kindOf(adapter), `Dawn (npm webgpu ${await dawnVersion()}); ${adapter.info.description}`) };
+}
+
+/** The version of the npm package `webgpu` (Dawn's Node binding) this process loaded. */
+async function dawnVersion(): Promise<string> {
+  const moduleModule = 'node:module';
+  const { createRequire } = (await import(/* @vite-ignore */ moduleModule)) as typeof import('node:module');
+  return (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
 }
 
 async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
@@ -108,7 +123,7 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
   }
   const adapter = await tryIcd(undefined);
   if (choice === 'gpu') {
-    if (!adapter || kindOf(adapter) !== 'gpu') throw new Error(`SPARSENET_ADAPTER=gpu: no hardware GPU adapter (found ${adapter ? describe(adapter, 'gpu').description : 'none'}).`);
+    if (!adapter || kindOf(adapter) !== 'gpu') throw new Error(`SPARSENET_ADAPTER=gpu: no hardware GPU adapter (found ${adapter ? adapter.info.description || adapter.info.vendor : 'none'}).`);
     return adapter;
   }
   if (adapter) return adapter;
@@ -127,9 +142,9 @@ function kindOf(adapter: GPUAdapter): DeviceInfo['kind'] {
   return 'gpu';
 }
 
-function describe(adapter: GPUAdapter, kind: DeviceInfo['kind']): DeviceInfo {
-  const { vendor, architecture, description } = adapter.info;
-  return { kind, vendor, architecture, description: description || `${vendor} ${architecture}`, timestamps: adapter.features.has('timestamp-query') };
+function describe(adapter: GPUAdapter, kind: DeviceInfo['kind'], driver: string): DeviceInfo {
+  const { vendor, architecture, device, description } = adapter.info;
+  return { kind, vendor, architecture, device, driver, description: description || `${vendor} ${architecture}`, timestamps: adapter.features.has('timestamp-query') };
 }
 
 async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {

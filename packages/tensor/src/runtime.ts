@@ -1,5 +1,7 @@
 /** The process-wide runtime: the device, its kernel runner and the tensor buffer pool. */
 import { KernelRunner } from '@sparsenet/kernels-wgsl';
+
+export type { Program, TuningRecord } from '@sparsenet/kernels-wgsl';
 import { acquireDevice, type AdapterChoice } from './device.js';
 import { BufferPool } from './pool.js';
 

@@ -1,0 +1,158 @@
+/**
+ * A run's kernels before and just after its first training step. On a CPU driver every new kernel is compiled
+ * at its first use (about a second each with lavapipe's LLVM), and measuring the variants of every shape
+ * compiles all of them, so a cold start used to spend most of a minute before step 1. Here:
+ *   - the tuning cache (tuning-cache.ts) supplies the choices measured by earlier runs on this adapter and
+ *     driver, and the programs the last run used start compiling before the data loads;
+ *   - before step 1 only the training step's own programs are compiled, ahead (runner.precompile);
+ *   - after the first step the remaining shapes (the last, smaller batch, evaluation) are compiled and every
+ *     new shape's variants measured, then the cache and the run's tuning.json are written.
+ * A program is found by recording a step with the runner capturing dispatches instead of running them.
+ */
+import {
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, type optim,
+} from '@sparsenet/tensor';
+import { writeFileAtomic } from '@sparsenet/viz';
+import type { ImageDataset } from '../data/index.js';
+import type { LeNet } from '../model.js';
+import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../tuning-cache.js';
+import type { TrainConfig } from './config.js';
+
+/** What the start-up needs of a run: its model, a fresh optimizer like the run's, its data and batch sizes. */
+export interface RunShapes {
+  model: LeNet;
+  makeOptimizer: () => optim.Optimizer;
+  data: Record<'train' | 'val' | 'test', ImageDataset>;
+  config: Pick<TrainConfig, 'batchSize' | 'evalBatchSize'>;
+}
+
+export class KernelStartup {
+  private settled = false;
+  /** When `beforeFirstStep` began: the data had just loaded. */
+  private readyFrom = 0;
+
+  private constructor(
+    private readonly cacheFile: string,
+    private readonly adapter: AdapterIdentity,
+    /** The programs the last run used, compiling since `begin`. */
+    private readonly ahead: Promise<number>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Reads the tuning cache of this adapter and starts compiling the programs the last run used. */
+  static async begin(log: (line: string) => void): Promise<KernelStartup> {
+    const adapter = await getDeviceInfo();
+    const file = tuningCacheFile(tuningCacheDir(), adapter);
+    const cache = readTuningCache(file, adapter, log);
+    const { runner } = runtime();
+    runner.tuner.import(cache.tuning);
+    const ahead = runner.precompile(cache.programs);
+    // A failure here surfaces where the program is used; awaiting later must not throw twice.
+    ahead.catch(() => {});
+    return new KernelStartup(file, adapter, ahead, log);
+  }
+
+  /** Compiles the first training step's programs (tuned where the cache knows the shape, else the heuristic's). */
+  async beforeFirstStep(run: RunShapes): Promise<void> {
+    this.readyFrom = performance.now();
+    const { runner } = runtime();
+    const programs = runner.programsOf(() => recordTrainingStep(run, trainingSizes(run)[0]));
+    await runner.precompile(programs);
+    const ahead = await this.ahead.catch(() => 0);
+    this.log(`kernels: step 1's ${uniqueByKey(programs).length} programs ready in ${seconds(this.readyFrom)} s (${ahead} programs of the last run compiled ahead, while the data loaded)`);
+  }
+
+  /**
+   * After the first step: compiles every other shape of the run, measures the variants of shapes the cache did
+   * not know, and writes the cache and `tuningPath` (the choices this run uses). Runs once (later calls return
+   * at once); resolves with the milliseconds it took.
+   */
+  async afterFirstSteps(run: RunShapes, tuningPath: string): Promise<number> {
+    if (this.settled) return 0;
+    this.settled = true;
+    const { runner } = runtime();
+    const { tuner } = runner;
+    await runner.sync();
+    this.log(`kernels: step 1 done ${seconds(this.readyFrom)} s after the data loaded; compiling and tuning the run's other shapes`);
+    const recordAll = () => {
+      for (const n of trainingSizes(run)) recordTrainingStep(run, n);
+      for (const n of evaluationSizes(run)) recordEvaluation(run, n);
+    };
+    const compileStarted = performance.now();
+    const compiled = await runner.precompile(runner.programsOf(recordAll));
+    const tuneStarted = performance.now();
+    const [shapes, measuredBefore] = [tuner.pendingCount, tuner.measuredCount];
+    if (shapes) await tuner.tunePending();
+    // The programs the run uses from now on, with the measured choices: compiled now, and remembered.
+    const tuneSeconds = seconds(tuneStarted);
+    const used = runner.programsOf(recordAll);
+    const tunedCompiled = await runner.precompile(used);
+    this.log(
+      `kernels: ${compiled + tunedCompiled} more programs compiled in ${(Number(seconds(compileStarted)) - Number(tuneSeconds)).toFixed(1)} s; ` +
+        (shapes ? `tuning measured ${tuner.measuredCount - measuredBefore} variants of ${shapes} new kernel shapes in ${tuneSeconds} s` : 'tuning: every shape known (tuning cache)') +
+        ` (choices in tuning.json, cache ${this.cacheFile})`,
+    );
+    const tuning = tuner.export();
+    writeFileAtomic(tuningPath, `${JSON.stringify(tuning, null, 2)}\n`);
+    try {
+      writeTuningCache(this.cacheFile, this.adapter, { tuning, programs: uniqueByKey(used) });
+    } catch (error) {
+      this.log(`kernel cache ${this.cacheFile} not written (${(error as Error).message}); the next run measures again`);
+    }
+    return performance.now() - compileStarted;
+  }
+}
+
+/** Training batch sizes in the order the run meets them: full batches, then the last, smaller one. */
+function trainingSizes({ data, config }: RunShapes): number[] {
+  const count = data.train.count;
+  return [...new Set([Math.min(config.batchSize, count), count % config.batchSize].filter((n) => n > 0))];
+}
+
+function evaluationSizes({ data, config }: RunShapes): number[] {
+  const sizes = (count: number) => [Math.min(config.evalBatchSize, count), count % config.evalBatchSize];
+  return [...new Set([...sizes(data.val.count), ...sizes(data.test.count)].filter((n) => n > 0))];
+}
+
+/** The ops of one training step on `n` images (as the trainer's loop runs them), on a throwaway optimizer. */
+function recordTrainingStep(run: RunShapes, n: number): void {
+  const optimizer = run.makeOptimizer();
+  const scope = beginScope();
+  try {
+    const size = run.data.train.size;
+    const x = tensor(new Float32Array(n * 3 * size * size), [n, 3, size, size]);
+    const y = labels(new Int32Array(n));
+    const logits = run.model.forward(x);
+    const loss = crossEntropy(logits, y);
+    loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+    accumulate(tensor(new Float32Array(1), []), scale(loss, n));
+    accumulateCorrect(tensor(new Float32Array(1), [1]), logits, y);
+  } finally {
+    scope.end();
+    optimizer.dispose();
+  }
+}
+
+/** The ops of one evaluation batch of `n` images (evaluate.ts: the model in eval mode, no gradients). */
+function recordEvaluation(run: RunShapes, n: number): void {
+  const wasTraining = run.model.training;
+  run.model.eval();
+  const scope = beginScope();
+  try {
+    const size = run.data.train.size;
+    noGrad(() => run.model.forward(tensor(new Float32Array(n * 3 * size * size), [n, 3, size, size])));
+  } finally {
+    scope.end();
+    run.model.train(wasTraining);
+  }
+}
+
+function uniqueByKey<T extends { key: string }>(items: T[]): T[] {
+  return [...new Map(items.map((item) => [item.key, item])).values()];
+}
+
+function seconds(since: number): string {
+  return ((performance.now() - since) / 1000).toFixed(1);
+}
