@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -19,6 +21,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { SPARSENET_CHECK: '1' },
+    // Runs in tests keep their tuning cache apart from the user's (~/.cache/sparsenet).
+    env: { SPARSENET_CHECK: '1', SPARSENET_CACHE_DIR: process.env.SPARSENET_CACHE_DIR ?? join(tmpdir(), 'sparsenet-test-cache') },
   },
 });

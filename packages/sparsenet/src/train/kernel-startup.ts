@@ -10,7 +10,7 @@
  * A program is found by recording a step with the runner capturing dispatches instead of running them.
  */
 import {
-  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, type optim,
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, type optim, type Program,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
 import type { ImageDataset } from '../data/index.js';
@@ -18,12 +18,16 @@ import type { LeNet } from '../model.js';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../tuning-cache.js';
 import type { TrainConfig } from './config.js';
 
-/** What the start-up needs of a run: its model, a fresh optimizer like the run's, its data and batch sizes. */
+/** What the start-up needs of a run: its model, a fresh optimizer like the run's, image and batch sizes. */
 export interface RunShapes {
   model: LeNet;
   makeOptimizer: () => optim.Optimizer;
-  data: Record<'train' | 'val' | 'test', ImageDataset>;
-  config: Pick<TrainConfig, 'batchSize' | 'evalBatchSize'>;
+  /** Images are [3, imageSize, imageSize]. */
+  imageSize: number;
+  /** Images in each part of the split. */
+  counts: Record<'train' | 'val' | 'test', number>;
+  batchSize: number;
+  evalBatchSize: number;
 }
 
 export class KernelStartup {
@@ -74,28 +78,24 @@ export class KernelStartup {
     const { tuner } = runner;
     await runner.sync();
     this.log(`kernels: step 1 done ${seconds(this.readyFrom)} s after the data loaded; compiling and tuning the run's other shapes`);
-    const recordAll = () => {
-      for (const n of trainingSizes(run)) recordTrainingStep(run, n);
-      for (const n of evaluationSizes(run)) recordEvaluation(run, n);
-    };
     const compileStarted = performance.now();
-    const compiled = await runner.precompile(runner.programsOf(recordAll));
+    const compiled = await runner.precompile(runPrograms(run));
     const tuneStarted = performance.now();
     const [shapes, measuredBefore] = [tuner.pendingCount, tuner.measuredCount];
     if (shapes) await tuner.tunePending();
     // The programs the run uses from now on, with the measured choices: compiled now, and remembered.
     const tuneSeconds = seconds(tuneStarted);
-    const used = runner.programsOf(recordAll);
+    const used = runPrograms(run);
     const tunedCompiled = await runner.precompile(used);
     this.log(
       `kernels: ${compiled + tunedCompiled} more programs compiled in ${(Number(seconds(compileStarted)) - Number(tuneSeconds)).toFixed(1)} s; ` +
         (shapes ? `tuning measured ${tuner.measuredCount - measuredBefore} variants of ${shapes} new kernel shapes in ${tuneSeconds} s` : 'tuning: every shape known (tuning cache)') +
-        ` (choices in tuning.json, cache ${this.cacheFile})`,
+        `; ${runner.counters.pipelinesCreated} pipelines created so far (choices in tuning.json, cache ${this.cacheFile})`,
     );
     const tuning = tuner.export();
     writeFileAtomic(tuningPath, `${JSON.stringify(tuning, null, 2)}\n`);
     try {
-      writeTuningCache(this.cacheFile, this.adapter, { tuning, programs: uniqueByKey(used) });
+      writeTuningCache(this.cacheFile, this.adapter, { tuning, programs: used });
     } catch (error) {
       this.log(`kernel cache ${this.cacheFile} not written (${(error as Error).message}); the next run measures again`);
     }
@@ -103,15 +103,32 @@ export class KernelStartup {
   }
 }
 
-/** Training batch sizes in the order the run meets them: full batches, then the last, smaller one. */
-function trainingSizes({ data, config }: RunShapes): number[] {
-  const count = data.train.count;
-  return [...new Set([Math.min(config.batchSize, count), count % config.batchSize].filter((n) => n > 0))];
+/**
+ * The programs of every shape a run meets (training steps and evaluation batches), in order of first use, with
+ * the tuner's current choices; recording them queues the shapes the tuner has not measured.
+ */
+export function runPrograms(run: RunShapes): Program[] {
+  const programs = runtime().runner.programsOf(() => {
+    for (const n of trainingSizes(run)) recordTrainingStep(run, n);
+    for (const n of evaluationSizes(run)) recordEvaluation(run, n);
+  });
+  return uniqueByKey(programs);
 }
 
-function evaluationSizes({ data, config }: RunShapes): number[] {
-  const sizes = (count: number) => [Math.min(config.evalBatchSize, count), count % config.evalBatchSize];
-  return [...new Set([...sizes(data.val.count), ...sizes(data.test.count)].filter((n) => n > 0))];
+/** The shapes of a default run on `data` (the trainer's own sizes). */
+export function runShapesOf(model: LeNet, makeOptimizer: () => optim.Optimizer, data: Record<'train' | 'val' | 'test', ImageDataset>, config: Pick<TrainConfig, 'batchSize' | 'evalBatchSize'>): RunShapes {
+  const counts = { train: data.train.count, val: data.val.count, test: data.test.count };
+  return { model, makeOptimizer, imageSize: data.train.size, counts, batchSize: config.batchSize, evalBatchSize: config.evalBatchSize };
+}
+
+/** Training batch sizes in the order the run meets them: full batches, then the last, smaller one. */
+function trainingSizes({ counts, batchSize }: RunShapes): number[] {
+  return [...new Set([Math.min(batchSize, counts.train), counts.train % batchSize].filter((n) => n > 0))];
+}
+
+function evaluationSizes({ counts, evalBatchSize }: RunShapes): number[] {
+  const sizes = (count: number) => [Math.min(evalBatchSize, count), count % evalBatchSize];
+  return [...new Set([...sizes(counts.val), ...sizes(counts.test)].filter((n) => n > 0))];
 }
 
 /** The ops of one training step on `n` images (as the trainer's loop runs them), on a throwaway optimizer. */
@@ -119,7 +136,7 @@ function recordTrainingStep(run: RunShapes, n: number): void {
   const optimizer = run.makeOptimizer();
   const scope = beginScope();
   try {
-    const size = run.data.train.size;
+    const size = run.imageSize;
     const x = tensor(new Float32Array(n * 3 * size * size), [n, 3, size, size]);
     const y = labels(new Int32Array(n));
     const logits = run.model.forward(x);
@@ -141,7 +158,7 @@ function recordEvaluation(run: RunShapes, n: number): void {
   run.model.eval();
   const scope = beginScope();
   try {
-    const size = run.data.train.size;
+    const size = run.imageSize;
     noGrad(() => run.model.forward(tensor(new Float32Array(n * 3 * size * size), [n, 3, size, size])));
   } finally {
     scope.end();

@@ -15,7 +15,7 @@ import { sparsityReport, formatSparsity, type SavedWeights } from '../prune/inde
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { KernelStartup, type RunShapes } from './kernel-startup.js';
+import { KernelStartup, runShapesOf } from './kernel-startup.js';
 import { formatClassMetrics, formatMetric, type ClassificationMetrics } from './metrics.js';
 import { Progress } from './progress.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
@@ -93,7 +93,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     if (existsSync(tuningPath)) runtime().runner.tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
     log(`resumed ${outDir} after epoch ${loop.epoch} (step ${loop.step})`);
   }
-  const runShapes: RunShapes = { model, data, config, makeOptimizer: () => makeOptimizer(model, config) };
+  const runShapes = runShapesOf(model, () => makeOptimizer(model, config), data, config);
   await kernels.beforeFirstStep(runShapes);
 
   const lossSum = tensor(new Float32Array(1), []);
