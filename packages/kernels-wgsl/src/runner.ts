@@ -213,7 +213,7 @@ export class KernelRunner {
    * zero workgroups (an indirect count, so nothing runs and nothing is written). The dispatch matters on
    * lavapipe: llvmpipe compiles a shader with LLVM at its first dispatch, not when the pipeline is made, and it
    * does so on the queue's own thread, so the compiles proceed while JavaScript does other work (loading data).
-   * Resolves when every program is ready, with how many pipelines this call created. A program `run` meets
+   * Resolves when every program is ready, with how many of them this call started. A program `run` meets
    * before its pipeline exists is compiled there, synchronously, as always.
    */
   async precompile(programs: readonly Program[]): Promise<number> {
@@ -222,12 +222,14 @@ export class KernelRunner {
       const { layout, descriptor } = this.describe(program);
       const ready = this.device.createComputePipelineAsync(descriptor).then(
         async (pipeline) => {
+          // `run` may have needed the program meanwhile and compiled it itself.
+          if (this.pipelines.has(program.key)) return;
+          this.pipelines.set(program.key, { pipeline, layout });
+          this.counters.pipelinesCreated++;
           this.device.pushErrorScope('validation');
           this.firstDispatch(pipeline, layout, program);
           const error = await this.device.popErrorScope();
           if (error) throw new Error(`${program.key} (precompile dispatch): ${error.message}`);
-          this.pipelines.set(program.key, { pipeline, layout });
-          this.counters.pipelinesCreated++;
           await this.device.queue.onSubmittedWorkDone();
         },
         (error: Error) => {

@@ -3,7 +3,8 @@
  * at its first use (about a second each with lavapipe's LLVM), and measuring the variants of every shape
  * compiles all of them, so a cold start used to spend most of a minute before step 1. Here:
  *   - the tuning cache (tuning-cache.ts) supplies the choices measured by earlier runs on this adapter and
- *     driver, and the programs the last run used start compiling before the data loads;
+ *     driver, and the programs the last run used (on a fresh machine: those of a likely first step) start
+ *     compiling before the data loads, on the driver's thread, while JavaScript decodes the images;
  *   - before step 1 only the training step's own programs are compiled, ahead (runner.precompile);
  *   - after the first step the remaining shapes (the last, smaller batch, evaluation) are compiled and every
  *     new shape's variants measured, then the cache and the run's tuning.json are written.
@@ -13,6 +14,7 @@ import {
   accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, type optim, type Program,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
+import { DEFAULT_IMAGE_SIZE } from '../data/load.js';
 import type { ImageDataset } from '../data/index.js';
 import type { LeNet } from '../model.js';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../tuning-cache.js';
@@ -43,14 +45,19 @@ export class KernelStartup {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Reads the tuning cache of this adapter and starts compiling the programs the last run used. */
-  static async begin(log: (line: string) => void): Promise<KernelStartup> {
+  /**
+   * Reads the tuning cache of this adapter and starts compiling the programs the last run used, or where no
+   * run has been (a fresh machine) those of a training step of `likely` (the run's model and batch size on
+   * images of the default size, as the run will most likely meet them).
+   */
+  static async begin(log: (line: string) => void, likely: Pick<RunShapes, 'model' | 'makeOptimizer' | 'batchSize'>): Promise<KernelStartup> {
     const adapter = await getDeviceInfo();
     const file = tuningCacheFile(tuningCacheDir(), adapter);
     const cache = readTuningCache(file, adapter, log);
     const { runner } = runtime();
     runner.tuner.import(cache.tuning);
-    const ahead = runner.precompile(cache.programs);
+    const guess: RunShapes = { ...likely, imageSize: DEFAULT_IMAGE_SIZE, counts: { train: likely.batchSize, val: 0, test: 0 }, evalBatchSize: 1 };
+    const ahead = runner.precompile(cache.programs.length ? cache.programs : runner.programsOf(() => recordTrainingStep(guess, likely.batchSize)));
     // A failure here surfaces where the program is used; awaiting later must not throw twice.
     ahead.catch(() => {});
     return new KernelStartup(file, adapter, ahead, log);
@@ -63,7 +70,7 @@ export class KernelStartup {
     const programs = runner.programsOf(() => recordTrainingStep(run, trainingSizes(run)[0]));
     await runner.precompile(programs);
     const ahead = await this.ahead.catch(() => 0);
-    this.log(`kernels: step 1's ${uniqueByKey(programs).length} programs ready in ${seconds(this.readyFrom)} s (${ahead} programs of the last run compiled ahead, while the data loaded)`);
+    this.log(`kernels: step 1's ${uniqueByKey(programs).length} programs ready in ${seconds(this.readyFrom)} s (${ahead} programs compiled ahead, while the data loaded)`);
   }
 
   /**

@@ -49,8 +49,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   await getDevice();
   const device = await getDeviceInfo();
-  // Before the data loads: the last run's programs compile on the driver's thread while it does.
-  const kernels = await KernelStartup.begin(log);
   const outDir = config.out;
   mkdirSync(outDir, { recursive: true });
   const lastPath = join(outDir, 'last.safetensors');
@@ -59,13 +57,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
   if (config.resume) config = resumedConfig(outDir, config, log);
   else writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const newModel = () => new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
+  // Before the data loads: kernels compile on the driver's thread while it does.
+  const likelyModel = newModel();
+  const kernels = await KernelStartup.begin(log, { model: likelyModel, makeOptimizer: () => makeOptimizer(likelyModel, config), batchSize: config.batchSize });
+  likelyModel.dispose();
 
   const data = loadHam10000Splits({ dir: config.data ?? undefined, limit: config.limit ?? undefined, split: { seed: config.seed }, onWarning: log });
   writeSplitCsv(join(outDir, 'split.csv'), data.assignment);
   log(`data: ${data.dir}: train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
   log(`device: ${device.kind} (${device.description})`);
 
-  const model = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
+  const model = newModel();
   // A dense checkpoint has no masks; a sparse model keeps its all-ones masks then.
   if (config.init && !config.resume) {
     const { state } = readCheckpoint(config.init);
