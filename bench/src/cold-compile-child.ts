@@ -2,10 +2,10 @@
  * Child process of the bench's cold-compile section (cold-compile.ts), run with an empty MESA_SHADER_CACHE_DIR:
  * makes ready every program a default LeNet training run can use (its training and evaluation shapes under
  * every variant the tuner may pick), either one after another, timing each first use, or all at once through
- * runner.precompile; prints one JSON line.
+ * runner.precompile with a compile helper device where the adapter takes one; prints one JSON line.
  */
 import { DEFAULT_TRAIN_CONFIG, LeNet, loadHam10000Splits, runPrograms, runShapesOf } from '@sparsenet/sparsenet';
-import { getDevice, optim, runtime, type Program } from '@sparsenet/tensor';
+import { getDevice, optim, runtime, useCompileHelper, type Program } from '@sparsenet/tensor';
 import * as k from '@sparsenet/kernels-wgsl';
 
 export interface FirstUse {
@@ -17,6 +17,8 @@ export interface FirstUse {
 
 export interface ColdCompileReport {
   mode: 'one-by-one' | 'together';
+  /** Compile helper devices beside the runner's (together only; see useCompileHelper). */
+  helpers: number;
   programs: number;
   /** One entry per program, one-by-one only. */
   firstUses: FirstUse[];
@@ -42,6 +44,7 @@ async function main(mode: ColdCompileReport['mode'], allVariants: boolean): Prom
   const firstUses: FirstUse[] = [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const helpers = mode === 'together' && (await useCompileHelper()) ? runner.compileHelpers.length : 0;
   if (mode === 'together') await runner.precompile([...programs.values()]);
   else {
     for (const program of programs.values()) {
@@ -52,7 +55,7 @@ async function main(mode: ColdCompileReport['mode'], allVariants: boolean): Prom
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  const report: ColdCompileReport = { mode, programs: programs.size, firstUses, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
+  const report: ColdCompileReport = { mode, helpers, programs: programs.size, firstUses, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

@@ -27,7 +27,7 @@ export async function measureColdCompile(table: Table, options: { quick: boolean
   table.add({ section: 'cold', name: 'all, one after another', value: oneByOne.wallMs / 1000, unit: 's', note: `CPU ${(oneByOne.cpuMs / 1000).toFixed(1)} s` });
   table.add({
     section: 'cold', name: 'all at once (runner.precompile)', value: together.wallMs / 1000, unit: 's', fraction: together.wallMs / oneByOne.wallMs, of: 'one after another',
-    note: `CPU ${(together.cpuMs / 1000).toFixed(1)} s; lavapipe compiles on its one queue thread`,
+    note: `CPU ${(together.cpuMs / 1000).toFixed(1)} s; ${together.helpers} compile helper device(s) beside the runner's`,
   });
 }
 

@@ -52,7 +52,14 @@ export class KernelRunner {
   private readonly pipelines = new Map<string, CompiledProgram>();
   /** Programs whose pipelines `precompile` is creating (asynchronously) now. */
   private readonly compiling = new Map<string, Promise<unknown>>();
-  private precompileScratch: { indirect: GPUBuffer; uniform: GPUBuffer; storage: GPUBuffer[] } | null = null;
+  /** Scratch bindings of the zero-workgroup dispatches of `precompile`, per device. */
+  private readonly precompileScratch = new Map<GPUDevice, { indirect: GPUBuffer; uniform: GPUBuffer; storage: GPUBuffer[] }>();
+  /**
+   * Devices that only compile: `precompile` gives them a share of the programs, whose compiled code reaches
+   * this device through the driver's disk cache (lavapipe: a device compiles on its own queue thread, so a
+   * second device compiles on a second core). Set by whoever acquires them (the tensor package's runtime).
+   */
+  compileHelpers: GPUDevice[] = [];
   /** Set inside `programsOf`: dispatches are collected here instead of being compiled and recorded. */
   private captured: Program[] | null = null;
   private readonly uniforms = new Map<string, GPUBuffer>();
@@ -218,51 +225,68 @@ export class KernelRunner {
    */
   async precompile(programs: readonly Program[]): Promise<number> {
     const fresh = [...new Map(programs.filter((p) => !this.pipelines.has(p.key) && !this.compiling.has(p.key)).map((p) => [p.key, p])).values()];
-    for (const program of fresh) {
-      const { layout, descriptor } = this.describe(program);
-      const ready = this.device.createComputePipelineAsync(descriptor).then(
-        async (pipeline) => {
-          // `run` may have needed the program meanwhile and compiled it itself.
-          if (this.pipelines.has(program.key)) return;
-          this.pipelines.set(program.key, { pipeline, layout });
-          this.counters.pipelinesCreated++;
-          this.device.pushErrorScope('validation');
-          this.firstDispatch(pipeline, layout, program);
-          const error = await this.device.popErrorScope();
-          if (error) throw new Error(`${program.key} (precompile dispatch): ${error.message}`);
-          await this.device.queue.onSubmittedWorkDone();
-        },
-        (error: Error) => {
+    const devices = [this.device, ...this.compileHelpers];
+    fresh.forEach((program, i) => {
+      const compiler = devices[i % devices.length];
+      // A helper's share is compiled there first; this device then finds it in the driver's disk cache (or, where
+      // the helper failed, compiles it itself).
+      const compiledElsewhere = compiler === this.device ? Promise.resolve() : this.compileOn(compiler, program).catch(() => undefined);
+      const ready = compiledElsewhere.then(async () => {
+        const { layout, descriptor } = this.describe(this.device, program);
+        const pipeline = await this.device.createComputePipelineAsync(descriptor).catch((error: Error) => {
           throw new Error(`${program.key} (pipeline): ${error.message}`);
-        },
-      );
+        });
+        // `run` may have needed the program meanwhile and compiled it itself.
+        if (this.pipelines.has(program.key)) return;
+        this.pipelines.set(program.key, { pipeline, layout });
+        this.counters.pipelinesCreated++;
+        await this.compileOn(this.device, program, { pipeline, layout });
+      });
       this.compiling.set(program.key, ready.finally(() => this.compiling.delete(program.key)));
-    }
+    });
     await Promise.all(programs.map((p) => this.compiling.get(p.key)));
     return fresh.length;
   }
 
-  /** Records and submits a zero-workgroup dispatch of `pipeline` on scratch buffers (see `precompile`). */
-  private firstDispatch(pipeline: GPUComputePipeline, layout: GPUBindGroupLayout, program: Program): void {
-    this.precompileScratch ??= {
-      indirect: this.createBuffer(12, BufferUsage.INDIRECT | BufferUsage.STORAGE, 'precompile indirect'),
-      uniform: this.createBuffer(PRECOMPILE_BINDING_BYTES, BufferUsage.UNIFORM, 'precompile uniform'),
-      storage: [],
-    };
-    const scratch = this.precompileScratch;
+  /** Makes `program`'s pipeline on `device` (unless given) and dispatches it once, with zero workgroups. */
+  private async compileOn(device: GPUDevice, program: Program, made?: CompiledProgram): Promise<void> {
+    let compiled = made;
+    if (!compiled) {
+      const { layout, descriptor } = this.describe(device, program);
+      compiled = { layout, pipeline: await device.createComputePipelineAsync(descriptor) };
+    }
+    device.pushErrorScope('validation');
+    this.firstDispatch(device, compiled, program);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`${program.key} (precompile dispatch): ${error.message}`);
+    await device.queue.onSubmittedWorkDone();
+  }
+
+  /** Records and submits a zero-workgroup dispatch of a compiled program on scratch buffers (see `precompile`). */
+  private firstDispatch(device: GPUDevice, { pipeline, layout }: CompiledProgram, program: Program): void {
+    let scratch = this.precompileScratch.get(device);
+    if (!scratch) {
+      scratch = {
+        indirect: device.createBuffer({ size: 12, usage: BufferUsage.INDIRECT | BufferUsage.STORAGE, label: 'precompile indirect' }),
+        uniform: device.createBuffer({ size: PRECOMPILE_BINDING_BYTES, usage: BufferUsage.UNIFORM, label: 'precompile uniform' }),
+        storage: [],
+      };
+      this.precompileScratch.set(device, scratch);
+    }
+    const { indirect, uniform, storage } = scratch;
     let s = 0;
     const entries = program.bindings.map((kind, binding) => {
       // Writable storage bindings may not alias: one scratch buffer per storage binding.
-      const buffer = kind === 'uniform' ? scratch.uniform : (scratch.storage[s++] ??= this.createBuffer(PRECOMPILE_BINDING_BYTES, BufferUsage.STORAGE, 'precompile storage'));
+      const buffer = kind === 'uniform' ? uniform : (storage[s++] ??= device.createBuffer({ size: PRECOMPILE_BINDING_BYTES, usage: BufferUsage.STORAGE, label: 'precompile storage' }));
       return { binding, resource: { buffer } };
     });
-    const encoder = this.device.createCommandEncoder({ label: `precompile ${program.key}` });
+    const encoder = device.createCommandEncoder({ label: `precompile ${program.key}` });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
-    pass.dispatchWorkgroupsIndirect(scratch.indirect, 0);
+    pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+    pass.dispatchWorkgroupsIndirect(indirect, 0);
     pass.end();
-    this.device.queue.submit([encoder.finish()]);
+    device.queue.submit([encoder.finish()]);
   }
 
   private throwIfFailed(): void {
@@ -273,7 +297,7 @@ export class KernelRunner {
     let entry = this.pipelines.get(program.key);
     if (entry) return entry;
     this.device.pushErrorScope('validation');
-    const { layout, descriptor } = this.describe(program);
+    const { layout, descriptor } = this.describe(this.device, program);
     const pipeline = this.device.createComputePipeline(descriptor);
     this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
     this.counters.pipelinesCreated++;
@@ -282,9 +306,9 @@ export class KernelRunner {
     return entry;
   }
 
-  /** The bind group layout and pipeline descriptor of a program (entry point `main`, group 0 in binding order). */
-  private describe(program: Program): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
-    const layout = this.device.createBindGroupLayout({
+  /** The bind group layout and pipeline descriptor of a program on `device` (entry point `main`, group 0 in binding order). */
+  private describe(device: GPUDevice, program: Program): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
+    const layout = device.createBindGroupLayout({
       label: program.key,
       entries: program.bindings.map((kind, binding) => ({
         binding,
@@ -292,10 +316,10 @@ export class KernelRunner {
         buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    const module = this.device.createShaderModule({ label: program.key, code: program.wgsl });
+    const module = device.createShaderModule({ label: program.key, code: program.wgsl });
     const descriptor: GPUComputePipelineDescriptor = {
       label: program.key,
-      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
     };
     return { layout, descriptor };

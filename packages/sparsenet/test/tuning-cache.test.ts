@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { getDevice, getDeviceInfo, type DeviceInfo } from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo, runtime, useCompileHelper, type DeviceInfo } from '@sparsenet/tensor';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../src/tuning-cache.js';
 
 let device: GPUDevice;
@@ -113,6 +113,21 @@ describe('tuning cache', () => {
     dispatchShapes(next);
     await next.sync();
     expect(next.counters.pipelinesCreated).toBe(created);
+
+    // The same with a compile helper device (lavapipe: it compiles a share, which arrives through Mesa's cache).
+    expect(await useCompileHelper()).toBe(adapter.kind === 'lavapipe');
+    const helped = new k.KernelRunner(device);
+    helped.compileHelpers = runtime().runner.compileHelpers;
+    const both = () => ['register', 'tiled'].forEach((matmul) => {
+      helped.tuner.force({ matmul });
+      dispatchShapes(helped);
+    });
+    const keys = new Set(helped.programsOf(both).map((p) => p.key));
+    expect(keys.size).toBe(2);
+    expect(await helped.precompile(helped.programsOf(both))).toBe(2);
+    both();
+    await helped.sync();
+    expect(helped.counters.pipelinesCreated).toBe(2);
   });
 
   it('lives in $SPARSENET_CACHE_DIR, else $XDG_CACHE_HOME/sparsenet, else ~/.cache/sparsenet', () => {

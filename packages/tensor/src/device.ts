@@ -35,6 +35,8 @@ bash .ci/install-system does the first and the second.`;
 // Dawn's Node binding can crash when V8 collects the object from create() or the adapter while the device
 // lives, so they are held here for the life of the process.
 const keepAlive: unknown[] = [];
+/** Dawn's instance in Node (the last `create()`), reused for a compile helper: a new one would enumerate (and warn) again. */
+let nodeGpu: GPU | null = null;
 let acquired: Promise<{ device: GPUDevice; info: DeviceInfo }> | null = null;
 
 /** The process's WebGPU device (acquired once; `getDevice` in runtime.ts also sets up the runtime). */
@@ -101,6 +103,7 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
     if (icd !== undefined) process.env.VK_ICD_FILENAMES = icd;
     const gpu = create([]);
     keepAlive.push(gpu);
+    nodeGpu = gpu;
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) keepAlive.push(adapter);
     return adapter;
@@ -132,6 +135,22 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
     if (fallback) return fallback;
   }
   throw new Error(INSTALL_HELP);
+}
+
+/**
+ * A second device on the process's lavapipe, for compiling kernels only (KernelRunner.compileHelpers): lavapipe
+ * compiles a kernel at its first dispatch on the device's own queue thread and shares the result through Mesa's
+ * disk cache, so a second device compiles on a second core. Null elsewhere: other adapters compile when a
+ * pipeline is made (where Dawn already uses worker threads), and with Mesa's cache off nothing would be shared.
+ */
+export async function acquireCompileHelper(): Promise<GPUDevice | null> {
+  const { info } = await acquire();
+  const cacheOff = /^(1|true|yes)$/i.test(process.env.MESA_SHADER_CACHE_DISABLE ?? '');
+  if (info.kind !== 'lavapipe' || !nodeGpu || cacheOff) return null;
+  const adapter = await nodeGpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter || kindOf(adapter) !== 'lavapipe') return null;
+  keepAlive.push(adapter);
+  return requestDevice(adapter);
 }
 
 function kindOf(adapter: GPUAdapter): DeviceInfo['kind'] {

@@ -4,14 +4,15 @@
  * compiles all of them, so a cold start used to spend most of a minute before step 1. Here:
  *   - the tuning cache (tuning-cache.ts) supplies the choices measured by earlier runs on this adapter and
  *     driver, and the programs the last run used (on a fresh machine: those of a likely first step) start
- *     compiling before the data loads, on the driver's thread, while JavaScript decodes the images;
+ *     compiling before the data loads, on the driver's thread (two, with a compile helper device), while
+ *     JavaScript decodes the images;
  *   - before step 1 only the training step's own programs are compiled, ahead (runner.precompile);
  *   - after the first step the remaining shapes (the last, smaller batch, evaluation) are compiled and every
  *     new shape's variants measured, then the cache and the run's tuning.json are written.
  * A program is found by recording a step with the runner capturing dispatches instead of running them.
  */
 import {
-  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, type optim, type Program,
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, useCompileHelper, type optim, type Program,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
 import { DEFAULT_IMAGE_SIZE } from '../data/load.js';
@@ -56,6 +57,7 @@ export class KernelStartup {
     const cache = readTuningCache(file, adapter, log);
     const { runner } = runtime();
     runner.tuner.import(cache.tuning);
+    await useCompileHelper();
     const guess: RunShapes = { ...likely, imageSize: DEFAULT_IMAGE_SIZE, counts: { train: likely.batchSize, val: 0, test: 0 }, evalBatchSize: 1 };
     const ahead = runner.precompile(cache.programs.length ? cache.programs : runner.programsOf(() => recordTrainingStep(guess, likely.batchSize)));
     // A failure here surfaces where the program is used; awaiting later must not throw twice.
