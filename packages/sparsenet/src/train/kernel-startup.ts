@@ -1,7 +1,7 @@
 /**
  * A run's kernels before and just after its first training step. On a CPU driver every new kernel is compiled
- * at its first use (about a second each with lavapipe's LLVM), and measuring the variants of every shape
- * compiles all of them, so a cold start used to spend most of a minute before step 1. Here:
+ * at its first use (with lavapipe's LLVM: a tenth of a second to 13 s of CPU each), and measuring the variants
+ * of every shape compiles all of them, so a cold start used to spend minutes before step 1. Here:
  *   - the tuning cache (tuning-cache.ts) supplies the choices measured by earlier runs on this adapter and
  *     driver, and the programs the last run used (on a fresh machine: those of a likely first step) start
  *     compiling before the data loads, on the driver's thread (two, with a compile helper device), while
@@ -41,8 +41,8 @@ export class KernelStartup {
   private constructor(
     private readonly cacheFile: string,
     private readonly adapter: AdapterIdentity,
-    /** The programs the last run used, compiling since `begin`. */
-    private readonly ahead: Promise<number>,
+    /** How many programs `begin` started compiling (the last run's, or a likely first step's). */
+    private readonly aheadCount: number,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -59,10 +59,10 @@ export class KernelStartup {
     runner.tuner.import(cache.tuning);
     await useCompileHelper();
     const guess: RunShapes = { ...likely, imageSize: DEFAULT_IMAGE_SIZE, counts: { train: likely.batchSize, val: 0, test: 0 }, evalBatchSize: 1 };
-    const ahead = runner.precompile(cache.programs.length ? cache.programs : runner.programsOf(() => recordTrainingStep(guess, likely.batchSize)));
-    // A failure here surfaces where the program is used; awaiting later must not throw twice.
-    ahead.catch(() => {});
-    return new KernelStartup(file, adapter, ahead, log);
+    const ahead = uniqueByKey(cache.programs.length ? cache.programs : runner.programsOf(() => recordTrainingStep(guess, likely.batchSize)));
+    // Not awaited: whatever step 1 needs is awaited then. A failure surfaces where the program is used.
+    runner.precompile(ahead).catch(() => {});
+    return new KernelStartup(file, adapter, ahead.length, log);
   }
 
   /** Compiles the first training step's programs (tuned where the cache knows the shape, else the heuristic's). */
@@ -71,8 +71,7 @@ export class KernelStartup {
     const { runner } = runtime();
     const programs = runner.programsOf(() => recordTrainingStep(run, trainingSizes(run)[0]));
     await runner.precompile(programs);
-    const ahead = await this.ahead.catch(() => 0);
-    this.log(`kernels: step 1's ${uniqueByKey(programs).length} programs ready in ${seconds(this.readyFrom)} s (${ahead} programs compiled ahead, while the data loaded)`);
+    this.log(`kernels: step 1's ${uniqueByKey(programs).length} programs ready in ${seconds(this.readyFrom)} s (${this.aheadCount} programs started compiling before the data loaded)`);
   }
 
   /**
