@@ -145,8 +145,7 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
  */
 export async function acquireCompileHelper(): Promise<GPUDevice | null> {
   const { info } = await acquire();
-  const cacheOff = /^(1|true|yes)$/i.test(process.env.MESA_SHADER_CACHE_DISABLE ?? '');
-  if (info.kind !== 'lavapipe' || !nodeGpu || cacheOff) return null;
+  if (info.kind !== 'lavapipe' || !nodeGpu || /^(1|true|yes)$/i.test(process.env.MESA_SHADER_CACHE_DISABLE ?? '')) return null;
   const adapter = await nodeGpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter || kindOf(adapter) !== 'lavapipe') return null;
   keepAlive.push(adapter);
