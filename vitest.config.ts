@@ -1,3 +1,4 @@
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Runs in tests keep their tuning cache apart from the user's (~/.cache/sparsenet).
-    env: { SPARSENET_CHECK: '1', SPARSENET_CACHE_DIR: process.env.SPARSENET_CACHE_DIR ?? join(tmpdir(), 'sparsenet-test-cache') },
+    // Runs in tests keep a tuning cache of their own, empty at the start of each `vitest run`, apart from the
+    // user's (~/.cache/sparsenet), so that no earlier run decides what a test measures.
+    env: { SPARSENET_CHECK: '1', SPARSENET_CACHE_DIR: process.env.SPARSENET_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'sparsenet-test-cache-')) },
   },
 });

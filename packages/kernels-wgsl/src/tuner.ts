@@ -69,6 +69,8 @@ export class KernelTuner {
       const record = this.imported.get(key);
       this.imported.delete(key);
       if (record && variants.includes(record.variant) && record.version === this.versionOf(queued)) {
+        // Making the request may have recorded work on its scratch buffers (copies): submit it before freeing them.
+        this.runner.flush();
         queued.release();
         this.chosen.set(key, record);
         return record.variant;

@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { getDevice, getDeviceInfo, runtime, useCompileHelper, type DeviceInfo } from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo, noGrad, runtime, sparseLinear, sparseLinearWeight, tensor, useCompileHelper, type DeviceInfo } from '@sparsenet/tensor';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../src/tuning-cache.js';
 
 let device: GPUDevice;
@@ -128,6 +128,28 @@ describe('tuning cache', () => {
     both();
     await helped.sync();
     expect(helped.counters.pipelinesCreated).toBe(2);
+  });
+
+  it('an imported record whose kernel copies operands at request time (the sparse ops) is checked without a device error', async () => {
+    const { runner } = runtime();
+    const weight = sparseLinearWeight(Float32Array.from({ length: 6 * 10 }, (_, i) => (i % 3 === 0 ? 0.5 : 0)), [6, 10]);
+    const x = tensor(new Float32Array(3 * 10).fill(1), [3, 10]);
+    try {
+      const run = async () => (await noGrad(() => sparseLinear(x, weight)).toArray()) as Float32Array;
+      const want = await run();
+      await runner.tuner.tunePending(1);
+      const records = Object.fromEntries(Object.entries(runner.tuner.export()).filter(([key]) => key.startsWith('sparse_linear:')));
+      expect(Object.keys(records)).toHaveLength(1);
+      runner.tuner.import(records);
+      const measured = runner.tuner.measuredCount;
+      expect(await run()).toEqual(want);
+      await runner.sync();
+      expect(runner.tuner.pendingCount).toBe(0);
+      expect(runner.tuner.measuredCount).toBe(measured);
+    } finally {
+      weight.dispose();
+      x.dispose();
+    }
   });
 
   it('lives in $SPARSENET_CACHE_DIR, else $XDG_CACHE_HOME/sparsenet, else ~/.cache/sparsenet', () => {
