@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -19,6 +22,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { SPARSENET_CHECK: '1' },
+    // Runs in tests keep a tuning cache of their own, empty at the start of each `vitest run`, apart from the
+    // user's (~/.cache/sparsenet), so that no earlier run decides what a test measures.
+    env: { SPARSENET_CHECK: '1', SPARSENET_CACHE_DIR: process.env.SPARSENET_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'sparsenet-test-cache-')) },
   },
 });

@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: our kernels and LeNet training and inference against ceilings measured in the same run and
  * against the peers a user would pick instead (TensorFlow.js WebGPU on the same adapter, its wasm backend,
- * PyTorch on the CPU), then what pruning buys in inference time; one table, optionally written as JSON.
+ * PyTorch on the CPU), then what pruning buys in inference time; first, what compiling the kernels costs a
+ * fresh machine. One table, optionally written as JSON.
  */
 import { writeFileSync } from 'node:fs';
 import { LeNet } from '@sparsenet/sparsenet';
 import { getDevice, getDeviceInfo, runtime } from '@sparsenet/tensor';
 import { parseBenchArgs, type BenchArgs } from './args.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
+import { measureColdCompile } from './cold-compile.js';
 import { measureKernels, type KernelResults } from './kernels.js';
 import { measureLayerOps } from './layer-ops.js';
 import { profileTrainingStep, syntheticBatch, timeInference, timeTraining, type KernelProfile, type StepCounts, type WorkloadTiming } from './lenet.js';
@@ -25,6 +27,8 @@ async function main(args: BenchArgs): Promise<void> {
   const { device } = runtime();
   table.note(`sparsenet bench ${new Date().toISOString()}${args.quick ? ' (--quick)' : ''}`);
   table.note(`adapter: ${info.kind}: ${info.description} (features: ${[...device.features].join(', ')})`);
+
+  if (args.only.has('cold')) await measureColdCompile(table, { quick: args.quick });
 
   let ceilings: Ceilings = { gflops: NaN, gbs: NaN, memcpyGbs: NaN };
   if (args.only.has('ceilings') || args.only.has('kernels') || args.only.has('layers')) {

@@ -27,6 +27,13 @@ export interface Counters {
   submits: number;
 }
 
+interface CompiledProgram {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** Size of each scratch binding of a precompile dispatch: at least any kernel's uniform struct or smallest array. */
+const PRECOMPILE_BINDING_BYTES = 256;
 /** Dispatches per submit: long enough to amortise a submit, short enough to keep the device busy. */
 const DISPATCHES_PER_SUBMIT = 48;
 /** Uniform buffers are tiny and keyed by content; past this many, the cache is flushed and rebuilt. */
@@ -42,7 +49,19 @@ export class KernelRunner {
   /** When set, each dispatch gets its own timed pass (timestamp queries) for `profile()`. */
   private profiler: Profiler | null = null;
 
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly pipelines = new Map<string, CompiledProgram>();
+  /** Programs whose pipelines `precompile` is creating (asynchronously) now. */
+  private readonly compiling = new Map<string, Promise<unknown>>();
+  /** Scratch bindings of the zero-workgroup dispatches of `precompile`, per device. */
+  private readonly precompileScratch = new Map<GPUDevice, { indirect: GPUBuffer; uniform: GPUBuffer; storage: GPUBuffer[] }>();
+  /**
+   * Devices that only compile: `precompile` gives them a share of the programs, whose compiled code reaches
+   * this device through the driver's disk cache (lavapipe: a device compiles on its own queue thread, so a
+   * second device compiles on a second core). Set by whoever acquires them (the tensor package's runtime).
+   */
+  compileHelpers: GPUDevice[] = [];
+  /** Set inside `programsOf`: dispatches are collected here instead of being compiled and recorded. */
+  private captured: Program[] | null = null;
   private readonly uniforms = new Map<string, GPUBuffer>();
   /** Readback buffers by size, reused so that repeated reads of one shape create nothing. */
   private readonly staging = new Map<number, GPUBuffer[]>();
@@ -71,6 +90,10 @@ export class KernelRunner {
 
   /** Records one dispatch of `program` over `grid` workgroups. Buffers bind in the program's order. */
   run(program: Program, buffers: GPUBuffer[], uniforms: UniformValue[], grid: readonly [number, number, number]): void {
+    if (this.captured) {
+      this.captured.push(program);
+      return;
+    }
     this.throwIfFailed();
     const { pipeline, layout } = this.pipeline(program);
     const entries: GPUBindGroupEntry[] = [];
@@ -176,14 +199,116 @@ export class KernelRunner {
     return profiler ? profiler.collect() : new Map();
   }
 
+  /**
+   * The programs `record` would dispatch, in order, collected instead of compiled or recorded: what a tuning
+   * record's version hashes, and what a cold start compiles ahead with `precompile`.
+   */
+  programsOf(record: () => void): Program[] {
+    const outer = this.captured;
+    const captured: Program[] = [];
+    this.captured = captured;
+    try {
+      record();
+    } finally {
+      this.captured = outer;
+    }
+    return captured;
+  }
+
+  /**
+   * Makes `programs` ready ahead of their first use, each with createComputePipelineAsync and one dispatch of
+   * zero workgroups (an indirect count, so nothing runs and nothing is written). The dispatch matters on
+   * lavapipe: llvmpipe compiles a shader with LLVM at its first dispatch, not when the pipeline is made, and it
+   * does so on the queue's own thread, so the compiles proceed while JavaScript does other work (loading data).
+   * Resolves when every program is ready, with how many of them this call started. A program `run` meets
+   * before its pipeline exists is compiled there, synchronously, as always.
+   */
+  async precompile(programs: readonly Program[]): Promise<number> {
+    const fresh = [...new Map(programs.filter((p) => !this.pipelines.has(p.key) && !this.compiling.has(p.key)).map((p) => [p.key, p])).values()];
+    const devices = [this.device, ...this.compileHelpers];
+    fresh.forEach((program, i) => {
+      const compiler = devices[i % devices.length];
+      // A helper's share is compiled there first; this device then finds it in the driver's disk cache (or, where
+      // the helper failed, compiles it itself).
+      const compiledElsewhere = compiler === this.device ? Promise.resolve() : this.compileOn(compiler, program).catch(() => undefined);
+      const ready = compiledElsewhere.then(async () => {
+        const { layout, descriptor } = this.describe(this.device, program);
+        const pipeline = await this.device.createComputePipelineAsync(descriptor).catch((error: Error) => {
+          throw new Error(`${program.key} (pipeline): ${error.message}`);
+        });
+        // `run` may have needed the program meanwhile and compiled it itself.
+        if (this.pipelines.has(program.key)) return;
+        this.pipelines.set(program.key, { pipeline, layout });
+        this.counters.pipelinesCreated++;
+        await this.compileOn(this.device, program, { pipeline, layout });
+      });
+      this.compiling.set(program.key, ready.finally(() => this.compiling.delete(program.key)));
+    });
+    await Promise.all(programs.map((p) => this.compiling.get(p.key)));
+    return fresh.length;
+  }
+
+  /** Makes `program`'s pipeline on `device` (unless given) and dispatches it once, with zero workgroups. */
+  private async compileOn(device: GPUDevice, program: Program, made?: CompiledProgram): Promise<void> {
+    let compiled = made;
+    if (!compiled) {
+      const { layout, descriptor } = this.describe(device, program);
+      compiled = { layout, pipeline: await device.createComputePipelineAsync(descriptor) };
+    }
+    device.pushErrorScope('validation');
+    this.firstDispatch(device, compiled, program);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`${program.key} (precompile dispatch): ${error.message}`);
+    await device.queue.onSubmittedWorkDone();
+  }
+
+  /** Records and submits a zero-workgroup dispatch of a compiled program on scratch buffers (see `precompile`). */
+  private firstDispatch(device: GPUDevice, { pipeline, layout }: CompiledProgram, program: Program): void {
+    let scratch = this.precompileScratch.get(device);
+    if (!scratch) {
+      scratch = {
+        indirect: device.createBuffer({ size: 12, usage: BufferUsage.INDIRECT | BufferUsage.STORAGE, label: 'precompile indirect' }),
+        uniform: device.createBuffer({ size: PRECOMPILE_BINDING_BYTES, usage: BufferUsage.UNIFORM, label: 'precompile uniform' }),
+        storage: [],
+      };
+      this.precompileScratch.set(device, scratch);
+    }
+    const { indirect, uniform, storage } = scratch;
+    let s = 0;
+    const entries = program.bindings.map((kind, binding) => {
+      // Writable storage bindings may not alias: one scratch buffer per storage binding.
+      const buffer = kind === 'uniform' ? uniform : (storage[s++] ??= device.createBuffer({ size: PRECOMPILE_BINDING_BYTES, usage: BufferUsage.STORAGE, label: 'precompile storage' }));
+      return { binding, resource: { buffer } };
+    });
+    const encoder = device.createCommandEncoder({ label: `precompile ${program.key}` });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
+    pass.dispatchWorkgroupsIndirect(indirect, 0);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+
   private throwIfFailed(): void {
     if (this.deviceError) throw new Error(this.deviceError);
   }
 
-  private pipeline(program: Program) {
+  private pipeline(program: Program): CompiledProgram {
     let entry = this.pipelines.get(program.key);
     if (entry) return entry;
-    const layout = this.device.createBindGroupLayout({
+    this.device.pushErrorScope('validation');
+    const { layout, descriptor } = this.describe(this.device, program);
+    const pipeline = this.device.createComputePipeline(descriptor);
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
+    this.counters.pipelinesCreated++;
+    entry = { pipeline, layout };
+    this.pipelines.set(program.key, entry);
+    return entry;
+  }
+
+  /** The bind group layout and pipeline descriptor of a program on `device` (entry point `main`, group 0 in binding order). */
+  private describe(device: GPUDevice, program: Program): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
+    const layout = device.createBindGroupLayout({
       label: program.key,
       entries: program.bindings.map((kind, binding) => ({
         binding,
@@ -191,18 +316,13 @@ export class KernelRunner {
         buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ label: program.key, code: program.wgsl });
-    const pipeline = this.device.createComputePipeline({
+    const module = device.createShaderModule({ label: program.key, code: program.wgsl });
+    const descriptor: GPUComputePipelineDescriptor = {
       label: program.key,
-      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
-    });
-    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${program.key} (pipeline): ${e.message}` : null)));
-    this.counters.pipelinesCreated++;
-    entry = { pipeline, layout };
-    this.pipelines.set(program.key, entry);
-    return entry;
+    };
+    return { layout, descriptor };
   }
 
   private uniformBuffer(values: UniformValue[]): GPUBuffer {

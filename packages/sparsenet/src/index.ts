@@ -11,6 +11,8 @@ export * from './train/pruning.js';
 export * from './train/checkpoint.js';
 export * from './train/run-files.js';
 export { train, type TrainResult, type TrainHooks } from './train/trainer.js';
+export { runPrograms, runShapesOf, type RunShapes } from './train/kernel-startup.js';
+export * from './tuning-cache.js';
 export * from './sweep/index.js';
 export * from './report/checkpoint-model.js';
 export * from './report/run-report.js';

@@ -12,6 +12,14 @@ export interface DeviceInfo {
   description: string;
   vendor: string;
   architecture: string;
+  /** The adapter's device name (adapterInfo.device), e.g. llvmpipe's LLVM version and vector width. */
+  device: string;
+  /**
+   * What compiles the kernels besides the adapter: in Node, Dawn's version (the npm package `webgpu`) and the
+   * driver's own name and version (Dawn's description on Vulkan, e.g. 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)');
+   * in a browser, its user agent. Tuning and compiled kernels are kept per adapter and driver.
+   */
+  driver: string;
   timestamps: boolean;
 }
 
@@ -27,6 +35,8 @@ bash .ci/install-system does the first and the second.`;
 // Dawn's Node binding can crash when V8 collects the object from create() or the adapter while the device
 // lives, so they are held here for the life of the process.
 const keepAlive: unknown[] = [];
+/** Dawn's instance in Node (the last `create()`), reused for a compile helper: a new one would enumerate (and warn) again. */
+let nodeGpu: GPU | null = null;
 let acquired: Promise<{ device: GPUDevice; info: DeviceInfo }> | null = null;
 
 /** The process's WebGPU device (acquired once; `getDevice` in runtime.ts also sets up the runtime). */
@@ -62,10 +72,17 @@ async function open(choice: AdapterChoice) {
     const adapter = await browserGpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error('navigator.gpu gave no adapter: this browser has WebGPU turned off (try --enable-unsafe-webgpu).');
     keepAlive.push(adapter);
-    return { device: await requestDevice(adapter), info: describe(adapter, 'browser') };
+    return { device: await requestDevice(adapter), info: describe(adapter, 'browser', navigator.userAgent) };
   }
   const adapter = await nodeAdapter(choice);
-  return { device: await requestDevice(adapter), info: describe(adapter, kindOf(adapter)) };
+  return { device: await requestDevice(adapter), info: describe(adapter, kindOf(adapter), `Dawn (npm webgpu ${await dawnVersion()}); ${adapter.info.description}`) };
+}
+
+/** The version of the npm package `webgpu` (Dawn's Node binding) this process loaded. */
+async function dawnVersion(): Promise<string> {
+  const moduleModule = 'node:module';
+  const { createRequire } = (await import(/* @vite-ignore */ moduleModule)) as typeof import('node:module');
+  return (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
 }
 
 async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
@@ -86,6 +103,7 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
     if (icd !== undefined) process.env.VK_ICD_FILENAMES = icd;
     const gpu = create([]);
     keepAlive.push(gpu);
+    nodeGpu = gpu;
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) keepAlive.push(adapter);
     return adapter;
@@ -108,7 +126,7 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
   }
   const adapter = await tryIcd(undefined);
   if (choice === 'gpu') {
-    if (!adapter || kindOf(adapter) !== 'gpu') throw new Error(`SPARSENET_ADAPTER=gpu: no hardware GPU adapter (found ${adapter ? describe(adapter, 'gpu').description : 'none'}).`);
+    if (!adapter || kindOf(adapter) !== 'gpu') throw new Error(`SPARSENET_ADAPTER=gpu: no hardware GPU adapter (found ${adapter ? adapter.info.description || adapter.info.vendor : 'none'}).`);
     return adapter;
   }
   if (adapter) return adapter;
@@ -119,6 +137,21 @@ async function nodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
   throw new Error(INSTALL_HELP);
 }
 
+/**
+ * A second device on the process's lavapipe, for compiling kernels only (KernelRunner.compileHelpers): lavapipe
+ * compiles a kernel at its first dispatch on the device's own queue thread and shares the result through Mesa's
+ * disk cache, so a second device compiles on a second core. Null elsewhere: other adapters compile when a
+ * pipeline is made (where Dawn already uses worker threads), and with Mesa's cache off nothing would be shared.
+ */
+export async function acquireCompileHelper(): Promise<GPUDevice | null> {
+  const { info } = await acquire();
+  if (info.kind !== 'lavapipe' || !nodeGpu || /^(1|true|yes)$/i.test(process.env.MESA_SHADER_CACHE_DISABLE ?? '')) return null;
+  const adapter = await nodeGpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter || kindOf(adapter) !== 'lavapipe') return null;
+  keepAlive.push(adapter);
+  return requestDevice(adapter);
+}
+
 function kindOf(adapter: GPUAdapter): DeviceInfo['kind'] {
   const { vendor, architecture, description } = adapter.info;
   const text = `${vendor} ${architecture} ${description}`.toLowerCase();
@@ -127,9 +160,9 @@ function kindOf(adapter: GPUAdapter): DeviceInfo['kind'] {
   return 'gpu';
 }
 
-function describe(adapter: GPUAdapter, kind: DeviceInfo['kind']): DeviceInfo {
-  const { vendor, architecture, description } = adapter.info;
-  return { kind, vendor, architecture, description: description || `${vendor} ${architecture}`, timestamps: adapter.features.has('timestamp-query') };
+function describe(adapter: GPUAdapter, kind: DeviceInfo['kind'], driver: string): DeviceInfo {
+  const { vendor, architecture, device, description } = adapter.info;
+  return { kind, vendor, architecture, device, driver, description: description || `${vendor} ${architecture}`, timestamps: adapter.features.has('timestamp-query') };
 }
 
 async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {

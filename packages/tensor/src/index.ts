@@ -1,4 +1,4 @@
-export { getDevice, runtime, parseVariants } from './runtime.js';
+export { getDevice, runtime, parseVariants, useCompileHelper, type Program, type TuningRecord } from './runtime.js';
 export { getDeviceInfo, type AdapterChoice, type DeviceInfo } from './device.js';
 export { Tensor, tensor, empty, numel, type DType, type Shape } from './tensor.js';
 export { noGrad, isGradEnabled, tapeOrder } from './autograd.js';

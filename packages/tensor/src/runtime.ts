@@ -1,6 +1,8 @@
 /** The process-wide runtime: the device, its kernel runner and the tensor buffer pool. */
 import { KernelRunner } from '@sparsenet/kernels-wgsl';
-import { acquireDevice, type AdapterChoice } from './device.js';
+
+export type { Program, TuningRecord } from '@sparsenet/kernels-wgsl';
+import { acquireCompileHelper, acquireDevice, type AdapterChoice } from './device.js';
 import { BufferPool } from './pool.js';
 
 export interface Runtime {
@@ -22,6 +24,19 @@ export async function getDevice(choice?: AdapterChoice): Promise<GPUDevice> {
     current = { device, runner, pool: new BufferPool(runner) };
   }
   return device;
+}
+
+/**
+ * Gives the runner a second device that compiles kernels beside it, where the adapter works that way (lavapipe:
+ * see acquireCompileHelper); true when it has one. For start-ups that compile many kernels at once.
+ */
+export async function useCompileHelper(): Promise<boolean> {
+  const { runner } = runtime();
+  if (!runner.compileHelpers.length) {
+    const helper = await acquireCompileHelper();
+    if (helper) runner.compileHelpers.push(helper);
+  }
+  return runner.compileHelpers.length > 0;
 }
 
 export function runtime(): Runtime {

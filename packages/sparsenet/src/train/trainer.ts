@@ -6,15 +6,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  accumulate, accumulateCorrect, beginScope, crossEntropy, getDevice, getDeviceInfo, labels, memory, noGrad, optim, runtime, scale, tensor,
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDevice, getDeviceInfo, labels, memory, optim, runtime, scale, tensor,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
-import { BatchLoader, CLASSES, gatherBatch, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
+import { BatchLoader, CLASSES, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
 import { LeNet, NUM_CLASSES } from '../model.js';
 import { prunableLayers, sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
+import { KernelStartup, runShapesOf } from './kernel-startup.js';
 import { formatClassMetrics, formatMetric, type ClassificationMetrics } from './metrics.js';
 import { Progress } from './progress.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
@@ -56,13 +57,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   }
   if (config.resume) config = resumedConfig(outDir, config, log);
   else writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const newModel = () => new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
+  // Before the data loads: kernels compile on the driver's thread while it does.
+  const likelyModel = newModel();
+  const kernels = await KernelStartup.begin(log, { model: likelyModel, makeOptimizer: () => makeOptimizer(likelyModel, config), batchSize: config.batchSize });
+  likelyModel.dispose();
 
   const data = loadHam10000Splits({ dir: config.data ?? undefined, limit: config.limit ?? undefined, split: { seed: config.seed }, onWarning: log });
   writeSplitCsv(join(outDir, 'split.csv'), data.assignment);
   log(`data: ${data.dir}: train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
   log(`device: ${device.kind} (${device.description})`);
 
-  const model = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
+  const model = newModel();
   // A dense checkpoint has no masks; a sparse model keeps its all-ones masks then.
   if (config.init && !config.resume) {
     const { state } = readCheckpoint(config.init);
@@ -92,8 +98,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     if (existsSync(tuningPath)) runtime().runner.tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
     log(`resumed ${outDir} after epoch ${loop.epoch} (step ${loop.step})`);
   }
-  await tuneKernels(model, data, config, log);
-  writeFileAtomic(tuningPath, `${JSON.stringify(runtime().runner.tuner.export(), null, 2)}\n`);
+  const runShapes = runShapesOf(model, () => makeOptimizer(model, config), data, config);
+  await kernels.beforeFirstStep(runShapes);
 
   const lossSum = tensor(new Float32Array(1), []);
   const correct = tensor(new Float32Array(1), [1]);
@@ -103,7 +109,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const progress = new Progress(`epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch);
       runtime().runner.write(lossSum.buffer, 0, new Float32Array(1));
       runtime().runner.write(correct.buffer, 0, new Float32Array(1));
-      const started = performance.now();
+      let started = performance.now();
       let seen = 0;
       let done = 0;
       for (const batch of loader.epoch()) {
@@ -133,6 +139,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           scope.end();
         }
         loop.step++;
+        // Compiling and tuning the run's other shapes is not training time.
+        started += await kernels.afterFirstSteps(runShapes, tuningPath);
         seen += batch.y.length;
         done++;
         if (progress.due(done)) {
@@ -245,35 +253,4 @@ function resumedConfig(outDir: string, given: TrainConfig, log: (line: string) =
     return { ...saved, resume: false, out: given.out };
   }
   return { ...saved, resume: true, out: given.out };
-}
-
-/**
- * Runs every batch shape of the run once (training batches with backward, evaluation batches without), with no
- * update, so that each kernel meets its shapes; then measures the queued kernel variants once.
- */
-async function tuneKernels(model: LeNet, data: Record<'train' | 'val' | 'test', ImageDataset>, config: TrainConfig, log: (line: string) => void): Promise<void> {
-  const { tuner } = runtime().runner;
-  const sizes = (count: number, batch: number) => [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
-  const run = (n: number, withGrad: boolean) => {
-    const scope = beginScope();
-    try {
-      const indices = Int32Array.from({ length: n }, (_, i) => i);
-      const x = tensor(gatherBatch(data.train, indices), [n, 3, data.train.size, data.train.size]);
-      if (!withGrad) return void noGrad(() => model.forward(x));
-      crossEntropy(model.forward(x), labels(data.train.labels.subarray(0, n))).backward();
-      for (const p of model.parameters()) {
-        p.grad?.dispose();
-        p.grad = null;
-      }
-    } finally {
-      scope.end();
-    }
-  };
-  for (const n of sizes(data.train.count, config.batchSize)) run(n, true);
-  for (const n of new Set([...sizes(data.val.count, config.evalBatchSize), ...sizes(data.test.count, config.evalBatchSize)])) run(Math.min(n, data.train.count), false);
-  if (tuner.pendingCount) {
-    const started = performance.now();
-    const report = await tuner.tunePending();
-    log(`kernel tuning: measured the variants of ${report.size} kernel shapes in ${((performance.now() - started) / 1000).toFixed(1)} s (choices in tuning.json)`);
-  }
 }
