@@ -174,7 +174,7 @@ async function tunedPicks(packed: SparseLeNet): Promise<string> {
   return Object.entries(packed.kept)
     .map(([name, w]) => {
       const kernel = name.startsWith('conv') ? 'sparse_conv2d' : 'sparse_linear';
-      const pick = Object.entries(choices).find(([key]) => key.startsWith(`${kernel}:`) && key.endsWith(`:nnz${w.nonzeros}`))?.[1] ?? '?';
+      const pick = Object.entries(choices).find(([key]) => key.startsWith(`${kernel}:`) && key.endsWith(`:nnz${w.nonzeros}`))?.[1].variant ?? '?';
       return `${name} ${pick === 'sparse' ? 'S' : pick === 'dense' ? 'D' : '?'}`;
     })
     .join(' ');
