@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eachOnce, pairwise } from './helpers.js';
-
-/** The pairs of values (by factor name) that `rows` leave out. */
-function missingPairs(factors: Record<string, readonly unknown[]>, rows: Record<string, unknown>[]): string[] {
-  const names = Object.keys(factors);
-  const missing: string[] = [];
-  for (const [i, f] of names.entries())
-    for (const g of names.slice(i + 1))
-      for (const a of factors[f]) for (const b of factors[g]) if (!rows.some((r) => r[f] === a && r[g] === b)) missing.push(`${f}=${a} ${g}=${b}`);
-  return missing;
-}
+import { eachOnce, missingPairs, pairwise } from './helpers.js';
 
 describe('covering arrays for test cases', () => {
   it('pairwise covers every pair of values of any two factors, in few rows, the same rows every time', () => {

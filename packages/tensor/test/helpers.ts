@@ -110,3 +110,13 @@ export function eachOnce<F extends Record<string, readonly unknown[]>>(factors: 
   const rows = Math.max(...names.map((name) => factors[name].length));
   return Array.from({ length: rows }, (_, i) => Object.fromEntries(names.map((name) => [name, factors[name][i % factors[name].length]])) as Row<F>);
 }
+
+/** The pairs of values (by factor name) that `rows` leave out: empty for a covering array of strength 2. */
+export function missingPairs(factors: Record<string, readonly unknown[]>, rows: readonly Record<string, unknown>[]): string[] {
+  const names = Object.keys(factors);
+  const missing: string[] = [];
+  for (const [i, f] of names.entries())
+    for (const g of names.slice(i + 1))
+      for (const a of factors[f]) for (const b of factors[g]) if (!rows.some((r) => r[f] === a && r[g] === b)) missing.push(`${f}=${a} ${g}=${b}`);
+  return missing;
+}
