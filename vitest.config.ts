@@ -10,6 +10,8 @@ export default defineConfig({
   resolve: {
     alias: {
       '@sparsenet/kernels-wgsl': src('kernels-wgsl'),
+      // Before '@sparsenet/tensor', which would otherwise match it as a prefix.
+      '@sparsenet/tensor/conformance': fileURLToPath(new URL('./packages/tensor/src/conformance.ts', import.meta.url)),
       '@sparsenet/tensor': src('tensor'),
       '@sparsenet/sparsenet': src('sparsenet'),
       '@sparsenet/viz': src('viz'),

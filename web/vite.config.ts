@@ -25,6 +25,8 @@ const src = (pkg: string) => join(REPO, 'packages', pkg, 'src', 'index.ts');
 
 export const ALIASES = {
   '@sparsenet/kernels-wgsl': src('kernels-wgsl'),
+  // Before '@sparsenet/tensor', which would otherwise match it as a prefix.
+  '@sparsenet/tensor/conformance': join(REPO, 'packages', 'tensor', 'src', 'conformance.ts'),
   '@sparsenet/tensor': src('tensor'),
   '@sparsenet/sparsenet': src('sparsenet'),
   '@sparsenet/viz': src('viz'),

@@ -66,7 +66,7 @@ export async function measureKernels(table: Table, ceilings: Ceilings, options: 
     // The dispatcher, after the tuner has measured this shape: what the library runs.
     k.matmul(runner, a.buffer, b.buffer, out.buffer, c.m, c.n, c.k, c.options);
     await runner.tuner.tunePending();
-    const shapeKey = `matmul:${c.m}x${c.k}x${c.n}:${c.options.transA ? 't' : 'n'}${c.options.transB ? 't' : 'n'}`;
+    const shapeKey = `matmul:${k.matmulTuningShape(c.m, c.n, c.k, k.matmulSpec(c.m, c.n, c.k, c.options))}`;
     const pick = runner.tuner.forcedVariant('matmul') ?? runner.tuner.export()[shapeKey]?.variant ?? '?';
     const ms = await calibrated(runner, () => k.matmul(runner, a.buffer, b.buffer, out.buffer, c.m, c.n, c.k, c.options), timing);
     const gflops = flop / (ms * 1e6);
@@ -94,7 +94,7 @@ export async function measureKernels(table: Table, ceilings: Ceilings, options: 
     }
     k.conv2dForward(runner, x.buffer, w.buffer, y.buffer, shape, forwardOptions);
     await runner.tuner.tunePending();
-    const pick = runner.tuner.forcedVariant('conv2d') ?? runner.tuner.export()[`conv2d:${k.conv2dShapeKey(shape)}`]?.variant ?? '?';
+    const pick = runner.tuner.forcedVariant('conv2d') ?? runner.tuner.export()[`conv2d:${k.conv2dTuningShape(shape, forwardOptions)}`]?.variant ?? '?';
     const rows: [string, () => void, string][] = [
       ['fwd+bias+relu', () => k.conv2dForward(runner, x.buffer, w.buffer, y.buffer, shape, forwardOptions), `pick ${pick}; ${Object.entries(perVariant).map(([v, g]) => `${v} ${g.toFixed(2)}`).join(', ')}`],
       ['dx', () => k.conv2dBackwardInput(runner, y.buffer, w.buffer, dx.buffer, shape), 'register kernel, transposed'],

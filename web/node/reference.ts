@@ -15,7 +15,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getDevice, getDeviceInfo, runConformance } from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo } from '@sparsenet/tensor';
+import { runConformance } from '@sparsenet/tensor/conformance';
 import { DEFAULT_NORMALIZATION, DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
 import { loadCheckpointModel } from '../../packages/sparsenet/src/report/checkpoint-model.js';
 import { loadImages } from '../../packages/sparsenet/src/report/predict.js';

@@ -2,7 +2,7 @@
  * The kernel conformance set on navigator.gpu: every case run, judged against the float64 references the
  * Node tests use (packages/tensor/test/reference), and shown as a table row as it completes.
  */
-import { runConformance } from '@sparsenet/tensor';
+import { runConformance } from '@sparsenet/tensor/conformance';
 import { judgeConformance } from '../../packages/tensor/test/reference/conformance.js';
 import type { ConformanceRow } from './api.js';
 

@@ -20,7 +20,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
-import { conformanceCases, nn, safetensors } from '@sparsenet/tensor';
+import { nn, safetensors } from '@sparsenet/tensor';
+import { conformanceCases } from '@sparsenet/tensor/conformance';
 import { CLASSES, readMetadata } from '@sparsenet/sparsenet';
 import { PALETTE, PRUNED_RGB, viridis } from '@sparsenet/viz';
 import type { PageState } from '../page/api.js';
@@ -125,8 +126,8 @@ describe('the page in Chromium on SwiftShader', () => {
   it('runs a fixed conformance list covering every kernel and variant', () => {
     const cases = conformanceCases();
     const kernels = new Set(cases.map((c) => c.spec.kernel));
-    for (const kernel of ['matmul', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight', 'maxpool2d_forward', 'maxpool2d_backward',
-      'relu', 'relu_backward', 'softmax_cross_entropy', 'count_correct', 'adam', 'sgd', 'sum_axes', 'fill', 'binary', 'transpose', 'scale',
+    for (const kernel of ['matmul', 'matmul_csr', 'conv2d_forward', 'conv2d_csr', 'conv2d_backward_input', 'conv2d_backward_weight', 'maxpool2d_forward',
+      'maxpool2d_backward', 'relu', 'relu_backward', 'softmax_cross_entropy', 'count_correct', 'adam', 'sgd', 'sum_axes', 'fill', 'binary', 'transpose', 'scale',
       'avgpool2d_forward', 'avgpool2d_backward', 'add_relu', 'dropout', 'batchnorm_statistics', 'batchnorm_eval_statistics', 'batchnorm_normalize',
       'batchnorm_backward_reduce', 'batchnorm_backward_input', 'batchnorm_backward_input_eval'] as const) {
       expect(kernels.has(kernel), kernel).toBe(true);

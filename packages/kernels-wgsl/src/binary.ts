@@ -4,18 +4,19 @@
  * Axpy-style updates (grad accumulation) are add with out = a.
  */
 import { elementwiseGrid, elementwiseProgram } from './elementwise.js';
+import { cachedProgram } from './program-cache.js';
 import type { KernelRunner, Program } from './runner.js';
 
 export type BinaryOp = 'add' | 'mul';
 
-const programs = new Map<string, Program>();
-
 function program(op: BinaryOp, inPlace: boolean): Program {
   const key = `binary_${op}${inPlace ? '_inplace' : ''}`;
-  let p = programs.get(key);
-  if (p) return p;
+  return cachedProgram(key, () => build(key, op, inPlace));
+}
+
+function build(key: string, op: BinaryOp, inPlace: boolean): Program {
   const expr = op === 'add' ? 'u.alpha * x + u.beta * y' : 'u.alpha * x * u.beta * y';
-  p = inPlace
+  return inPlace
     ? elementwiseProgram(key, ['write', 'read'],
         `@group(0) @binding(1) var<storage, read_write> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;`,
@@ -27,8 +28,6 @@ function program(op: BinaryOp, inPlace: boolean): Program {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;`,
         'bn: u32, alpha: f32, beta: f32,',
         `let x = a[i]; let y = b[i % u.bn]; out[i] = ${expr};`);
-  programs.set(key, p);
-  return p;
 }
 
 export interface BinaryOptions {
@@ -44,14 +43,4 @@ export function binary(runner: KernelRunner, op: BinaryOp, a: GPUBuffer, b: GPUB
   const uniforms = [n, bn, { f32: alpha }, { f32: beta }];
   if (out === a) runner.run(program(op, true), [a, b], uniforms, elementwiseGrid(n));
   else runner.run(program(op, false), [a, b, out], uniforms, elementwiseGrid(n));
-}
-
-const scaleProgram = elementwiseProgram('scale', ['read', 'write'],
-  `@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;`,
-  'alpha: f32,', 'out[i] = u.alpha * x[i];');
-
-/** out = alpha * x. */
-export function scale(runner: KernelRunner, x: GPUBuffer, out: GPUBuffer, n: number, alpha: number): void {
-  runner.run(scaleProgram, [x, out], [n, { f32: alpha }], elementwiseGrid(n));
 }

@@ -9,9 +9,10 @@
  * partial sums to `partials` [chunk, o, c, kh, kw]. Pass 2 sums the chunks and applies the mask, so pruned
  * weights get exactly zero. No atomics, no barriers.
  */
-import { checkConv2dShape, CONV2D_UNIFORM_FIELDS, conv2dOutputSize, conv2dUniforms, evenBlockSize, conv2dStorageBindings, unrollWgsl, type Conv2dShape } from './conv2d.js';
+import { checkConv2dShape, CONV2D_UNIFORM_FIELDS, conv2dOutputSize, conv2dUniforms, evenBlockSize, conv2dStorageBindings, unrollWgsl, type Conv2dShape } from './conv2d-shape.js';
 import { elementwiseGrid, elementwiseProgram } from './elementwise.js';
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
+import { cachedProgram } from './program-cache.js';
 import type { KernelRunner, Program } from './runner.js';
 
 const WORKGROUP = 64;
@@ -34,13 +35,12 @@ interface Spec extends Conv2dWeightGradBlock {
   sw: number;
 }
 
-const programs = new Map<string, Program>();
-
 function partialsProgram(spec: Spec): Program {
+  return cachedProgram(`conv2d_weight_grad_c${spec.channels}_p${spec.pixels}_k${spec.kh}x${spec.kw}_s${spec.sw}`, () => buildPartials(spec));
+}
+
+function buildPartials(spec: Spec): Omit<Program, 'key'> {
   const { channels: OB, pixels: P, kh: KH, kw: KW, sw: SW } = spec;
-  const key = `conv2d_weight_grad_c${OB}_p${P}_k${KH}x${KW}_s${SW}`;
-  let p = programs.get(key);
-  if (p) return p;
   const SEG = (P - 1) * SW + KW;
   const { bindings, declarations } = conv2dStorageBindings(['x', 'dy'], 'partials');
   const acc = (q: number, ky: number, kx: number) => `a${q}_${ky}_${kx}`;
@@ -84,9 +84,7 @@ fn main(${WORKGROUP_BUILTINS}) {
     ${unrollWgsl(KH * KW, (i) => `partials[base + ${i}u] = ${acc(q, Math.floor(i / KW), i % KW)};`, ' ')}
   }`)}
 }`;
-  p = { key, wgsl, bindings };
-  programs.set(key, p);
-  return p;
+  return { wgsl, bindings };
 }
 
 /** Pass 2: dw[i] = sum over chunks of partials[chunk, i], times the mask (exactly +0 where it is 0). */

@@ -9,8 +9,9 @@
  * each lane computes `pixels` adjacent outputs of one row, loading one input value per output and tap.
  * Unpadded shapes (LeNet's) need no bounds checks: clamped columns stay inside the input and are not stored.
  */
-import { CONV2D_UNIFORM_FIELDS, checkConv2dShape, conv2dOutputSize, conv2dUniforms, evenBlockSize, unrollWgsl, type Conv2dForwardOptions, type Conv2dShape } from './conv2d.js';
+import { CONV2D_UNIFORM_FIELDS, checkConv2dShape, conv2dOutputSize, conv2dUniforms, evenBlockSize, unrollWgsl, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
+import { cachedProgram } from './program-cache.js';
 import type { BindingKind, KernelRunner, Program } from './runner.js';
 
 const WORKGROUP = 64;
@@ -49,12 +50,20 @@ export function packConv2dTaps(weight: Float32Array, shape: readonly [number, nu
   return { tapStart, taps: Uint32Array.from(pairs), nonzeros: pairs.length / 2 };
 }
 
-const programs = new Map<string, Program>();
+/** Adjacent outputs per lane, and whether the shape needs bounds checks. */
+function csrLayout(shape: Conv2dShape): { pixels: number; padded: boolean } {
+  return { pixels: evenBlockSize(conv2dOutputSize(shape).ow, MAX_PIXELS), padded: shape.padH > 0 || shape.padW > 0 };
+}
 
-function program(pixels: number, padded: boolean, bias: boolean, relu: boolean): Program {
-  const key = `conv2d_csr_p${pixels}${padded ? '_padded' : ''}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`;
-  let p = programs.get(key);
-  if (p) return p;
+/** The program `conv2dCsr` runs for this shape and these options. */
+export function conv2dCsrProgram(shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
+  const { pixels, padded } = csrLayout(shape);
+  const bias = !!options.bias;
+  const relu = !!options.relu;
+  return cachedProgram(`conv2d_csr_p${pixels}${padded ? '_padded' : ''}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pixels, padded, bias, relu));
+}
+
+function build(pixels: number, padded: boolean, bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const P = pixels;
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
   // Per tap: the input row under output row oy, and per pixel the column; padded shapes check both.
@@ -110,19 +119,16 @@ fn main(${WORKGROUP_BUILTINS}) {
     ${unrollWgsl(P, (j) => `if (ox0 + ${j}u < u.ow) { out[base + ${j}u] = ${relu ? `max(a${j} + b, 0.0)` : `a${j} + b`}; }`, '\n    ')}
   }
 }`;
-  p = { key, wgsl, bindings };
-  programs.set(key, p);
-  return p;
+  return { wgsl, bindings };
 }
 
 /** out = act(conv2d(x, W) + bias) with W's nonzero taps in `tapStart` [o + 1] and `taps` (see packConv2dTaps). */
 export function conv2dCsr(runner: KernelRunner, x: GPUBuffer, tapStart: GPUBuffer, taps: GPUBuffer, out: GPUBuffer, shape: Conv2dShape, options: Conv2dForwardOptions = {}): void {
   checkConv2dShape('conv2d_csr', shape);
   const { oh, ow } = conv2dOutputSize(shape);
-  const pixels = evenBlockSize(ow, MAX_PIXELS);
+  const { pixels } = csrLayout(shape);
   const blocksPerRow = Math.ceil(ow / pixels);
   const pixelGroups = Math.ceil((shape.n * oh * blocksPerRow) / WORKGROUP);
-  const padded = shape.padH > 0 || shape.padW > 0;
   const buffers = [x, tapStart, taps, ...(options.bias ? [options.bias] : []), out];
-  runner.run(program(pixels, padded, !!options.bias, !!options.relu), buffers, [...conv2dUniforms(shape), blocksPerRow, pixelGroups], foldGrid(pixelGroups * shape.o));
+  runner.run(conv2dCsrProgram(shape, options), buffers, [...conv2dUniforms(shape), blocksPerRow, pixelGroups], foldGrid(pixelGroups * shape.o));
 }

@@ -3,18 +3,21 @@
  * taps. Every load is per-thread, which suits GPUs (many threads, coalesced along the output row) and not
  * CPU drivers; it is also the simplest statement of the operation.
  */
-import { CONV2D_UNIFORM_FIELDS, conv2dOutputSize, conv2dUniforms, type Conv2dForwardOptions, conv2dStorageBindings, type Conv2dShape } from './conv2d.js';
+import { CONV2D_UNIFORM_FIELDS, conv2dOutputSize, conv2dStorageBindings, conv2dUniforms, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
+import { cachedProgram } from './program-cache.js';
 import type { KernelRunner, Program } from './runner.js';
 
 const WORKGROUP = 64;
 
-const programs = new Map<string, Program>();
+/** The program `conv2dForwardDirect` runs with these options (the shape is all in uniforms). */
+export function conv2dForwardDirectProgram(options: Conv2dForwardOptions = {}): Program {
+  const bias = !!options.bias;
+  const relu = !!options.relu;
+  return cachedProgram(`conv2d_forward_direct${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(bias, relu));
+}
 
-function program(bias: boolean, relu: boolean): Program {
-  const key = `conv2d_forward_direct${bias ? '_bias' : ''}${relu ? '_relu' : ''}`;
-  let p = programs.get(key);
-  if (p) return p;
+function build(bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const { bindings, declarations } = conv2dStorageBindings(['x', 'wt', bias && 'bias'], 'out');
   const wgsl = /* wgsl */ `
 struct U { ${CONV2D_UNIFORM_FIELDS} total: u32, }
@@ -46,14 +49,12 @@ fn main(${WORKGROUP_BUILTINS}) {
   }
   out[i] = ${relu ? 'max(acc, 0.0)' : 'acc'};
 }`;
-  p = { key, wgsl, bindings };
-  programs.set(key, p);
-  return p;
+  return { wgsl, bindings };
 }
 
 export function conv2dForwardDirect(runner: KernelRunner, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, shape: Conv2dShape, options: Conv2dForwardOptions = {}): void {
   const { oh, ow } = conv2dOutputSize(shape);
   const total = shape.n * shape.o * oh * ow;
   const buffers = [x, w, ...(options.bias ? [options.bias] : []), out];
-  runner.run(program(!!options.bias, !!options.relu), buffers, [...conv2dUniforms(shape), total], foldGrid(Math.ceil(total / WORKGROUP)));
+  runner.run(conv2dForwardDirectProgram(options), buffers, [...conv2dUniforms(shape), total], foldGrid(Math.ceil(total / WORKGROUP)));
 }

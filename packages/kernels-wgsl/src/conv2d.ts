@@ -1,94 +1,26 @@
 /**
- * What the conv2d kernels share: the shape (PyTorch's F.conv2d: x [n,c,h,w], weight [o,c,kh,kw], zero
- * padding, NCHW output), helpers for the WGSL they generate, and the forward dispatcher, which picks a
- * variant through the runner's tuner:
+ * conv2d forward (PyTorch's F.conv2d, see conv2d-shape.ts) on the variant the runner's tuner picks:
  *   - 'register' (conv2d-forward-register.ts): register-blocked, no workgroup memory and no barriers; each
  *     loaded value feeds many FMAs. Fastest on CPU Vulkan drivers (lavapipe), where a load costs tens of
  *     cycles and an FMA about one.
  *   - 'direct' (conv2d-forward-direct.ts): one thread per output, the usual shape for real GPUs.
- * The input gradient is the register kernel run transposed; the weight gradient is a split reduction.
+ * The input gradient (conv2d-backward-input.ts) is the register kernel run transposed; the weight gradient
+ * (conv2d-backward-weight.ts) is a split reduction.
  */
-import { conv2dForwardDirect } from './conv2d-forward-direct.js';
-import { conv2dForwardRegister } from './conv2d-forward-register.js';
+import { conv2dForwardDirect, conv2dForwardDirectProgram } from './conv2d-forward-direct.js';
+import { conv2dForwardRegister, conv2dForwardRegisterProgram } from './conv2d-forward-register.js';
+import { checkConv2dShape, conv2dOutputSize, conv2dShapeKey, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
 import { BufferUsage } from './flags.js';
-import type { BindingKind, KernelRunner } from './runner.js';
-
-export interface Conv2dShape {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  o: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-}
-
-export function conv2dOutputSize(s: Conv2dShape): { oh: number; ow: number } {
-  return { oh: Math.floor((s.h + 2 * s.padH - s.kh) / s.strideH) + 1, ow: Math.floor((s.w + 2 * s.padW - s.kw) / s.strideW) + 1 };
-}
-
-/** Shape key for the tuner: '64x3x64x64:6x5x5:s1x1:p0x0'. */
-export function conv2dShapeKey(s: Conv2dShape): string {
-  return `${s.n}x${s.c}x${s.h}x${s.w}:${s.o}x${s.kh}x${s.kw}:s${s.strideH}x${s.strideW}:p${s.padH}x${s.padW}`;
-}
-
-/** The shape's numbers as u32 uniforms, in the order of `CONV2D_UNIFORM_FIELDS`. */
-export function conv2dUniforms(s: Conv2dShape): number[] {
-  const { oh, ow } = conv2dOutputSize(s);
-  return [s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.strideH, s.strideW, s.padH, s.padW, oh, ow];
-}
-
-export const CONV2D_UNIFORM_FIELDS = 'n: u32, c: u32, h: u32, w: u32, o: u32, kh: u32, kw: u32, sh: u32, sw: u32, ph: u32, pw: u32, oh: u32, ow: u32,';
-
-/** A block size of at most `max` that splits `size` into near-equal blocks, so the last is not mostly waste (6,8 -> 6; 16,8 -> 8; 60,16 -> 15). */
-export function evenBlockSize(size: number, max: number): number {
-  return Math.ceil(size / Math.ceil(size / max));
-}
-
-/** `count` WGSL lines from `line(i)`, for unrolled register blocks. */
-export function unrollWgsl(count: number, line: (i: number) => string, separator = '\n  '): string {
-  return Array.from({ length: count }, (_, i) => line(i)).join(separator);
-}
-
-/** A conv2d shape with positive sizes whose output is not empty, or an error naming the kernel. */
-export function checkConv2dShape(kernel: string, s: Conv2dShape): void {
-  const { oh, ow } = conv2dOutputSize(s);
-  const sizes = [s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.strideH, s.strideW];
-  if (sizes.some((d) => !Number.isInteger(d) || d < 1) || s.padH < 0 || s.padW < 0 || oh < 1 || ow < 1) {
-    throw new Error(`${kernel}: invalid shape ${JSON.stringify(s)}`);
-  }
-}
-
-/**
- * Storage bindings from 1 on (binding 0 is the uniform `u`): the named read-only arrays that are present
- * (optional operands pass false), then one read-write array.
- */
-export function conv2dStorageBindings(reads: (string | false)[], write: string): { bindings: BindingKind[]; declarations: string } {
-  const names = reads.filter((r): r is string => !!r);
-  const bindings: BindingKind[] = ['uniform', ...names.map((): BindingKind => 'read'), 'write'];
-  const declarations = [
-    ...names.map((name, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<f32>;`),
-    `@group(0) @binding(${names.length + 1}) var<storage, read_write> ${write}: array<f32>;`,
-  ].join('\n');
-  return { bindings, declarations };
-}
-
-/**
- * A weight mask is not among these: callers multiply it into the weight first (one tiny elementwise pass),
- * which measured 1.5x faster on lavapipe than loading the mask next to every weight in the kernel.
- */
-export interface Conv2dForwardOptions {
-  /** [o], added before the activation. */
-  bias?: GPUBuffer | null;
-  relu?: boolean;
-}
+import type { KernelRunner, Program } from './runner.js';
+import { tuneRequest } from './tuner.js';
 
 export const CONV2D_FORWARD_VARIANTS = ['register', 'direct'] as const;
 export type Conv2dForwardVariant = (typeof CONV2D_FORWARD_VARIANTS)[number];
+
+/** The program `variant` runs for this shape and these options. */
+export function conv2dForwardVariantProgram(variant: Conv2dForwardVariant, shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
+  return variant === 'register' ? conv2dForwardRegisterProgram(shape, options) : conv2dForwardDirectProgram(options);
+}
 
 /** Runs one named variant of the forward kernel. */
 export function conv2dForwardVariant(runner: KernelRunner, variant: Conv2dForwardVariant, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, shape: Conv2dShape, options: Conv2dForwardOptions = {}): void {
@@ -97,28 +29,40 @@ export function conv2dForwardVariant(runner: KernelRunner, variant: Conv2dForwar
   else conv2dForwardDirect(runner, x, w, out, shape, options);
 }
 
+/** The tuner's shape key: the shape and the epilogue compiled into the WGSL, e.g. '64x3x64x64:6x5x5:s1x1:p0x0+bias+relu'. */
+export function conv2dTuningShape(shape: Conv2dShape, options: Conv2dForwardOptions): string {
+  return `${conv2dShapeKey(shape)}${options.bias ? '+bias' : ''}${options.relu ? '+relu' : ''}`;
+}
+
 /** out = act(conv2d(x, w) + bias) with the variant the runner's tuner picks for this shape. */
 export function conv2dForward(runner: KernelRunner, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, shape: Conv2dShape, options: Conv2dForwardOptions = {}): void {
-  const key = conv2dShapeKey(shape);
+  checkConv2dShape('conv2d_forward', shape);
+  const key = conv2dTuningShape(shape, options);
   const variant = runner.tuner.choose('conv2d', key, CONV2D_FORWARD_VARIANTS, 'register', () => {
     // Scratch operands, made at the first measurement (tunePending may never come).
-    let scratch: GPUBuffer[] = [];
+    let scratch: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; bias?: GPUBuffer } | null = null;
     const make = () => {
       const { oh, ow } = conv2dOutputSize(shape);
-      const sizes = [shape.n * shape.c * shape.h * shape.w, shape.o * shape.c * shape.kh * shape.kw, shape.n * shape.o * oh * ow];
-      return sizes.map((n) => runner.createBuffer(n * 4, BufferUsage.STORAGE, 'conv2d tuning'));
+      const buffer = (elements: number) => runner.createBuffer(elements * 4, BufferUsage.STORAGE, 'conv2d tuning');
+      return {
+        x: buffer(shape.n * shape.c * shape.h * shape.w), w: buffer(shape.o * shape.c * shape.kh * shape.kw),
+        out: buffer(shape.n * shape.o * oh * ow), bias: options.bias ? buffer(shape.o) : undefined,
+      };
     };
-    return {
+    return tuneRequest({
       kernel: 'conv2d',
       shape: key,
       variants: CONV2D_FORWARD_VARIANTS,
+      programs: CONV2D_FORWARD_VARIANTS.map((v) => conv2dForwardVariantProgram(v, shape, options)),
       run: (v) => {
-        if (!scratch.length) scratch = make();
-        const [sx, sw, so] = scratch;
-        conv2dForwardVariant(runner, v as Conv2dForwardVariant, sx, sw, so, shape, { relu: options.relu });
+        scratch ??= make();
+        conv2dForwardVariant(runner, v, scratch.x, scratch.w, scratch.out, shape, { bias: scratch.bias, relu: options.relu });
       },
-      release: () => scratch.forEach((b) => b.destroy()),
-    };
+      release: () => {
+        if (scratch) [scratch.x, scratch.w, scratch.out, scratch.bias].forEach((b) => b?.destroy());
+        scratch = null;
+      },
+    });
   });
-  conv2dForwardVariant(runner, variant as Conv2dForwardVariant, x, w, out, shape, options);
+  conv2dForwardVariant(runner, variant, x, w, out, shape, options);
 }

@@ -9,6 +9,7 @@
  * SIMD vector on CPU drivers, a broadcast on GPUs) and multiplies it into ROWS batch rows of its own.
  */
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
+import { cachedProgram } from './program-cache.js';
 import type { BindingKind, KernelRunner, Program } from './runner.js';
 
 const WORKGROUP = 64;
@@ -52,12 +53,14 @@ export function packCsrRows(values: Float32Array, rows: number, cols: number, ma
   return { rowStart, entries: Uint32Array.from(pairs), nonzeros: pairs.length / 2 };
 }
 
-const programs = new Map<string, Program>();
+/** The program `matmulCsr` runs with these options (the sizes are all in uniforms). */
+export function matmulCsrProgram(options: MatmulCsrOptions = {}): Program {
+  const bias = !!options.bias;
+  const relu = !!options.relu;
+  return cachedProgram(`matmul_csr_r${ROWS}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(bias, relu));
+}
 
-function program(bias: boolean, relu: boolean): Program {
-  const key = `matmul_csr_r${ROWS}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`;
-  let p = programs.get(key);
-  if (p) return p;
+function build(bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
   const wgsl = /* wgsl */ `
@@ -85,9 +88,7 @@ fn main(${WORKGROUP_BUILTINS}) {
   let b = ${bias ? 'bias[o]' : '0.0'};
   ${rows.map((i) => `if (r0 + ${i * WORKGROUP}u < u.batch) { out[(r0 + ${i * WORKGROUP}u) * u.outF + o] = ${relu ? `max(a${i} + b, 0.0)` : `a${i} + b`}; }`).join('\n  ')}
 }`;
-  p = { key, wgsl, bindings };
-  programs.set(key, p);
-  return p;
+  return { wgsl, bindings };
 }
 
 /** out [batch, outF] = x [batch, inF] @ W^T with W's CSR in `rowStart` [outF + 1] and `entries`. */
@@ -100,5 +101,5 @@ export function matmulCsr(
   }
   const rowGroups = Math.ceil(batch / (WORKGROUP * ROWS));
   const buffers = [x, rowStart, entries, ...(options.bias ? [options.bias] : []), out];
-  runner.run(program(!!options.bias, !!options.relu), buffers, [batch, inFeatures, outFeatures, rowGroups], foldGrid(rowGroups * outFeatures));
+  runner.run(matmulCsrProgram(options), buffers, [batch, inFeatures, outFeatures, rowGroups], foldGrid(rowGroups * outFeatures));
 }

@@ -4,16 +4,18 @@
  * 4x4 block of C from them. Loads past K read as zero; rows and columns past M and N are clamped and their
  * results dropped by the epilogue.
  */
-import { matmulEpilogue, matmulBindings, matmulProgram, matmulBuffers, matmulSpec, matmulOperandLoads, matmulSpecKey, matmulTileIndex, matmulAVec4, matmulBVec4, type MatmulOptions, type MatmulSpec } from './matmul.js';
 import { foldGrid } from './grid.js';
+import { matmulAVec4, matmulBindings, matmulBuffers, matmulBVec4, matmulEpilogue, matmulOperandLoads, matmulSpec, matmulSpecKey, matmulTileIndex, type MatmulOptions, type MatmulSpec } from './matmul-spec.js';
+import { cachedProgram } from './program-cache.js';
 import type { KernelRunner, Program } from './runner.js';
 
 const TILE = 64;
 const TILE_K = 16;
 const THREADS = 16;
 
-function program(s: MatmulSpec): Program {
-  return matmulProgram(`matmul_tiled_${matmulSpecKey(s)}`, () => build(s));
+/** The program `matmulTiled` runs for this specialisation. */
+export function matmulTiledProgram(spec: MatmulSpec): Program {
+  return cachedProgram(`matmul_tiled_${matmulSpecKey(spec)}`, () => build(spec));
 }
 
 /** WGSL `fn ${name}(o, k)`: four values from element offset o, read along k (zero past K) or along m/n. */
@@ -84,9 +86,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   return { wgsl, bindings };
 }
 
-/** C = op(A) @ op(B) (see matmul.ts for the options) with the workgroup-memory tiled kernel. */
+/** C = op(A) @ op(B) (see matmul-spec.ts for the options) with the workgroup-memory tiled kernel. */
 export function matmulTiled(runner: KernelRunner, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, m: number, n: number, k: number, options: MatmulOptions = {}): void {
   const tilesN = Math.ceil(n / TILE);
   const tilesM = Math.ceil(m / TILE);
-  runner.run(program(matmulSpec(m, n, k, options)), matmulBuffers(a, b, c, options), [m, n, k, tilesN], foldGrid(tilesM * tilesN));
+  runner.run(matmulTiledProgram(matmulSpec(m, n, k, options)), matmulBuffers(a, b, c, options), [m, n, k, tilesN], foldGrid(tilesM * tilesN));
 }

@@ -1,40 +1,19 @@
 /**
- * C[M,N] = op(A) @ op(B) with an epilogue, row-major f32, op = identity or transpose. This file holds what
- * the variants share (options, the specialisation key, bindings, operand loads, the epilogue) and the
- * dispatcher that picks a variant through the runner's tuner:
- *   - 'subgroup' (matmul-register.ts): register blocks whose B values are loaded once per subgroup and
+ * C[M,N] = op(A) @ op(B) with an epilogue (matmul-spec.ts), row-major f32, op = identity or transpose, on the
+ * variant the runner's tuner picks for this adapter and shape:
+ *   - 'subgroup' (matmul-subgroup.ts): register blocks whose B values are loaded once per subgroup and
  *     shared by broadcasts; the fastest on CPU drivers that expose subgroups (lavapipe, subgroup size 8).
  *   - 'register' (matmul-register.ts): register blocks, every value loaded per thread; CPU drivers without
  *     subgroups. Neither uses workgroup memory: on CPU drivers a barrier is a coroutine switch.
  *   - 'tiled' (matmul-tiled.ts): workgroup-memory tiles, the usual choice on real GPUs.
- *
- * Epilogue, in order: + bias[n], ReLU, * maskOut[m,n], then C += (accumulate) or C = the result.
- * `maskB` (B's layout as stored) multiplies B elementwise as it is loaded.
- * Linear layers use: forward y = x @ (W*M)^T + b (transB, maskB, bias, relu); input gradient
- * dx = g @ (W*M) (maskB); weight gradient dW = (g^T @ x) * M (transA, maskOut).
  */
-import { LINEAR_WORKGROUP } from './grid.js';
-import { matmulRegister, matmulSubgroup, matmulSubgroupSize } from './matmul-register.js';
-import { matmulTiled } from './matmul-tiled.js';
 import { BufferUsage } from './flags.js';
-import type { BindingKind, KernelRunner, Program } from './runner.js';
-import type { TuneRequest } from './tuner.js';
-
-export interface MatmulOptions {
-  /** A is stored [K,M] and used transposed. */
-  transA?: boolean;
-  /** B is stored [N,K] and used transposed. */
-  transB?: boolean;
-  /** Length N, added to every row. */
-  bias?: GPUBuffer;
-  relu?: boolean;
-  /** 0/1 values in B's stored layout, multiplied into B as it is loaded. */
-  maskB?: GPUBuffer;
-  /** 0/1 values of C's shape [M,N], multiplied into the result. */
-  maskOut?: GPUBuffer;
-  /** C += result instead of C = result. */
-  accumulate?: boolean;
-}
+import { matmulRegister, matmulRegisterProgram } from './matmul-register.js';
+import { matmulSpec, type MatmulOptions, type MatmulSpec } from './matmul-spec.js';
+import { matmulSubgroup, matmulSubgroupProgram, matmulSubgroupSize } from './matmul-subgroup.js';
+import { matmulTiled, matmulTiledProgram } from './matmul-tiled.js';
+import type { KernelRunner, Program } from './runner.js';
+import { tuneRequest, type TuneRequest } from './tuner.js';
 
 export const MATMUL_VARIANTS = ['subgroup', 'register', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
@@ -44,146 +23,17 @@ export function matmulVariants(device: GPUDevice): MatmulVariant[] {
   return MATMUL_VARIANTS.filter((v) => v !== 'subgroup' || matmulSubgroupSize(device) !== null);
 }
 
-/** Everything that changes the WGSL text of a matmul, shared by the variants. */
-export interface MatmulSpec {
-  transA: boolean;
-  transB: boolean;
-  bias: boolean;
-  relu: boolean;
-  maskB: boolean;
-  maskOut: boolean;
-  accumulate: boolean;
-  /** K, M, N divisible by 4: operands contiguous along that dimension bind as array<vec4<f32>>. */
-  k4: boolean;
-  m4: boolean;
-  n4: boolean;
+/** The program `variant` runs on this device for this specialisation (see `matmulSpec`). */
+export function matmulVariantProgram(variant: MatmulVariant, device: GPUDevice, spec: MatmulSpec): Program {
+  if (variant === 'subgroup') return matmulSubgroupProgram(device, spec);
+  if (variant === 'register') return matmulRegisterProgram(spec);
+  return matmulTiledProgram(spec);
 }
 
-export function matmulSpec(m: number, n: number, k: number, options: MatmulOptions): MatmulSpec {
-  return {
-    transA: !!options.transA,
-    transB: !!options.transB,
-    bias: !!options.bias,
-    relu: !!options.relu,
-    maskB: !!options.maskB,
-    maskOut: !!options.maskOut,
-    accumulate: !!options.accumulate,
-    k4: k % 4 === 0,
-    m4: m % 4 === 0,
-    n4: n % 4 === 0,
-  };
-}
-
-/** e.g. `nt_k4m4n4_bias_relu`. */
-export function matmulSpecKey(s: MatmulSpec): string {
-  const flags = (['bias', 'relu', 'maskB', 'maskOut', 'accumulate'] as const).filter((f) => s[f]);
-  const aligned = (['k4', 'm4', 'n4'] as const).filter((f) => s[f]).join('');
-  return [`${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`, aligned || 'unaligned', ...flags].join('_');
-}
-
-/** A is contiguous along k unless transposed; B is contiguous along k only when transposed. */
-export function matmulAVec4(s: MatmulSpec): boolean {
-  return s.transA ? s.m4 : s.k4;
-}
-export function matmulBVec4(s: MatmulSpec): boolean {
-  return s.transB ? s.k4 : s.n4;
-}
-
-/**
- * Uniform struct and storage bindings, in binding order: u, a, b, [maskB], [bias], [maskOut], c (at most six
- * storage buffers). Operands bind as array<vec4<f32>> where their contiguous dimension allows.
- */
-export function matmulBindings(s: MatmulSpec): { declarations: string; bindings: BindingKind[] } {
-  const entries: [string, boolean, BindingKind][] = [['a', matmulAVec4(s), 'read'], ['b', matmulBVec4(s), 'read']];
-  if (s.maskB) entries.push(['mb', matmulBVec4(s), 'read']);
-  if (s.bias) entries.push(['bias', s.n4, 'read']);
-  if (s.maskOut) entries.push(['mo', s.n4, 'read']);
-  entries.push(['c', s.n4, 'write']);
-  const declarations = entries.map(([name, vec4, kind], i) => {
-    const access = kind === 'write' ? 'read_write' : 'read';
-    return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${vec4 ? 'vec4<f32>' : 'f32'}>;`;
-  });
-  return {
-    declarations: `struct U { M: u32, N: u32, K: u32, tilesN: u32, }\n@group(0) @binding(0) var<uniform> u: U;\n${declarations.join('\n')}`,
-    bindings: ['uniform', ...entries.map((e) => e[2])],
-  };
-}
-
-const programs = new Map<string, Program>();
-
-/** The variants' programs, built once per key. */
-export function matmulProgram(key: string, build: () => Omit<Program, 'key'>): Program {
-  let p = programs.get(key);
-  if (!p) {
-    p = { key, ...build() };
-    programs.set(key, p);
-  }
-  return p;
-}
-
-export function matmulBuffers(a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, options: MatmulOptions): GPUBuffer[] {
-  return [a, b, options.maskB, options.bias, options.maskOut, c].filter((x): x is GPUBuffer => x !== undefined);
-}
-
-/**
- * WGSL helpers reading operands by element offset: `loadA4(o)`/`loadB4(o)` give the four consecutive values from
- * element o (o a multiple of 4 when the operand binds as vec4), `loadA1(o)`/`loadB1(o)` one value (scalar bindings
- * only). B's loads apply maskB.
- */
-export function matmulOperandLoads(s: MatmulSpec): string {
-  const four = (x: string, vec4: boolean) =>
-    vec4 ? `${x}[o >> 2u]` : `vec4<f32>(${x}[o], ${x}[o + 1u], ${x}[o + 2u], ${x}[o + 3u])`;
-  const masked = (f: (x: string) => string) => (s.maskB ? `${f('b')} * ${f('mb')}` : f('b'));
-  const lines = [
-    `fn loadA4(o: u32) -> vec4<f32> { return ${four('a', matmulAVec4(s))}; }`,
-    `fn loadB4(o: u32) -> vec4<f32> { return ${masked((x) => four(x, matmulBVec4(s)))}; }`,
-  ];
-  if (!matmulAVec4(s)) lines.push('fn loadA1(o: u32) -> f32 { return a[o]; }');
-  if (!matmulBVec4(s)) lines.push(`fn loadB1(o: u32) -> f32 { return ${masked((x) => `${x}[o]`)}; }`);
-  return lines.join('\n');
-}
-
-/**
- * WGSL `store4(row, col, acc)`: applies the epilogue to C[row, col..col+3] and stores the columns inside C
- * (rows and columns past the edge are dropped, so threads may compute on clamped, repeated data).
- */
-export function matmulEpilogue(s: MatmulSpec): string {
-  const steps = (v: string, o: string, col: string) =>
-    [
-      s.bias ? `${v} += bias[${col}];` : '',
-      s.relu ? `${v} = max(${v}, ${s.n4 ? 'vec4<f32>(0.0)' : '0.0'});` : '',
-      s.maskOut ? `${v} *= mo[${o}];` : '',
-      `c[${o}] = ${s.accumulate ? `c[${o}] + ` : ''}${v};`,
-    ].filter(Boolean).join('\n  ');
-  if (s.n4) {
-    return `fn store4(row: u32, col: u32, acc: vec4<f32>) {
-  if (row >= u.M || col >= u.N) { return; }
-  let o = (row * u.N + col) >> 2u;
-  var v = acc;
-  ${steps('v', 'o', 'col >> 2u')}
-}`;
-  }
-  return `fn store1(row: u32, col: u32, acc: f32) {
-  if (col >= u.N) { return; }
-  let o = row * u.N + col;
-  var v = acc;
-  ${steps('v', 'o', 'col')}
-}
-fn store4(row: u32, col: u32, acc: vec4<f32>) {
-  if (row >= u.M) { return; }
-  store1(row, col, acc.x);
-  store1(row, col + 1u, acc.y);
-  store1(row, col + 2u, acc.z);
-  store1(row, col + 3u, acc.w);
-}`;
-}
-
-/** WGSL lines placing a workgroup on its output tile of a folded grid: `tileM`, `tileN` (or returning). */
-export function matmulTileIndex(tileRows: number): string {
-  return `let tile = ${LINEAR_WORKGROUP};
-  let tileM = tile / u.tilesN;
-  let tileN = tile - tileM * u.tilesN;
-  if (tileM * ${tileRows}u >= u.M) { return; }`;
+/** The tuner's shape key: sizes, layout and every epilogue flag compiled into the WGSL, e.g. '64x2704x120:nt+bias+relu'. */
+export function matmulTuningShape(m: number, n: number, k: number, spec: MatmulSpec): string {
+  const flags = (['bias', 'relu', 'maskB', 'maskOut', 'accumulate'] as const).filter((f) => spec[f]);
+  return `${m}x${k}x${n}:${spec.transA ? 't' : 'n'}${spec.transB ? 't' : 'n'}${flags.map((f) => `+${f}`).join('')}`;
 }
 
 /**
@@ -191,19 +41,24 @@ export function matmulTileIndex(tileRows: number): string {
  * until measured: on CPU adapters the subgroup variant where it runs, else the register one; on GPUs tiled.
  */
 export function matmul(runner: KernelRunner, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, m: number, n: number, k: number, options: MatmulOptions = {}): void {
+  checkMatmulShape(m, n, k);
   const spec = matmulSpec(m, n, k, options);
-  const shape = `${m}x${k}x${n}:${spec.transA ? 't' : 'n'}${spec.transB ? 't' : 'n'}${spec.maskB ? '+maskB' : ''}`;
+  const shape = matmulTuningShape(m, n, k, spec);
   const variants = matmulVariants(runner.device);
   const heuristic: MatmulVariant = !isCpuAdapter(runner.device) ? 'tiled' : variants.includes('subgroup') ? 'subgroup' : 'register';
-  const variant = runner.tuner.choose('matmul', shape, variants, heuristic, () => tuneRequest(runner, shape, variants, m, n, k, spec));
-  runMatmulVariant(variant as MatmulVariant, runner, a, b, c, m, n, k, options);
+  const variant = runner.tuner.choose('matmul', shape, variants, heuristic, () => matmulTuneRequest(runner, shape, variants, m, n, k, spec));
+  runMatmulVariant(variant, runner, a, b, c, m, n, k, options);
 }
 
 export function runMatmulVariant(variant: MatmulVariant, runner: KernelRunner, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, m: number, n: number, k: number, options: MatmulOptions = {}): void {
-  if (![m, n, k].every((d) => Number.isInteger(d) && d > 0)) throw new Error(`matmul: invalid shape M=${m} N=${n} K=${k}`);
+  checkMatmulShape(m, n, k);
   if (variant === 'subgroup') matmulSubgroup(runner, a, b, c, m, n, k, options);
   else if (variant === 'register') matmulRegister(runner, a, b, c, m, n, k, options);
   else matmulTiled(runner, a, b, c, m, n, k, options);
+}
+
+function checkMatmulShape(m: number, n: number, k: number): void {
+  if (![m, n, k].every((d) => Number.isInteger(d) && d > 0)) throw new Error(`matmul: invalid shape M=${m} N=${n} K=${k}`);
 }
 
 /** CPU Vulkan drivers report themselves in the adapter info: lavapipe as llvmpipe, and SwiftShader. */
@@ -214,16 +69,35 @@ export function isCpuAdapter(device: GPUDevice): boolean {
   return /llvmpipe|lavapipe|swiftshader/.test(text);
 }
 
-/** Runs each variant on zero-filled scratch buffers of this shape (with a mask when the shape has one). */
-function tuneRequest(runner: KernelRunner, shape: string, variants: MatmulVariant[], m: number, n: number, k: number, spec: MatmulSpec): TuneRequest {
-  const scratch = (elements: number) => runner.createBuffer(Math.max(elements, 4) * 4, BufferUsage.STORAGE, 'matmul tuning');
-  const buffers = { a: scratch(m * k), b: scratch(k * n), c: scratch(m * n), maskB: spec.maskB ? scratch(k * n) : undefined };
-  const options: MatmulOptions = { transA: spec.transA, transB: spec.transB, maskB: buffers.maskB };
-  return {
+/**
+ * Runs each variant with the same specialisation on zero-filled scratch buffers of this shape, made at the
+ * first run (a request may only be built to check an imported record's version).
+ */
+function matmulTuneRequest(runner: KernelRunner, shape: string, variants: MatmulVariant[], m: number, n: number, k: number, spec: MatmulSpec): TuneRequest<MatmulVariant> {
+  let scratch: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer; options: MatmulOptions } | null = null;
+  const make = () => {
+    const buffer = (elements: number) => runner.createBuffer(Math.max(elements, 4) * 4, BufferUsage.STORAGE, 'matmul tuning');
+    const optional = (present: boolean, elements: number) => (present ? buffer(elements) : undefined);
+    return {
+      a: buffer(m * k), b: buffer(k * n), c: buffer(m * n),
+      options: {
+        transA: spec.transA, transB: spec.transB, relu: spec.relu, accumulate: spec.accumulate,
+        bias: optional(spec.bias, n), maskB: optional(spec.maskB, k * n), maskOut: optional(spec.maskOut, m * n),
+      },
+    };
+  };
+  return tuneRequest({
     kernel: 'matmul',
     shape,
     variants,
-    run: (variant) => runMatmulVariant(variant as MatmulVariant, runner, buffers.a, buffers.b, buffers.c, m, n, k, options),
-    release: () => Object.values(buffers).forEach((buffer) => buffer?.destroy()),
-  };
+    programs: variants.map((v) => matmulVariantProgram(v, runner.device, spec)),
+    run: (variant) => {
+      scratch ??= make();
+      runMatmulVariant(variant, runner, scratch.a, scratch.b, scratch.c, m, n, k, scratch.options);
+    },
+    release: () => {
+      if (scratch) [scratch.a, scratch.b, scratch.c, scratch.options.bias, scratch.options.maskB, scratch.options.maskOut].forEach((buffer) => buffer?.destroy());
+      scratch = null;
+    },
+  });
 }

@@ -6,6 +6,7 @@
  * the weight and the momentum are written as exactly 0.
  */
 import { elementwiseGrid, elementwiseProgram } from './elementwise.js';
+import { cachedProgram } from './program-cache.js';
 import type { BindingKind, KernelRunner, Program } from './runner.js';
 
 export const SGD_SCALARS = 4;
@@ -20,11 +21,15 @@ export function sgdScalars(h: SgdHyperparameters): number[] {
   return [h.lr, h.momentum, h.weightDecay, 0];
 }
 
+function sgdKey(momentum: boolean, masked: boolean): string {
+  return `sgd${momentum ? '_momentum' : ''}${masked ? '_masked' : ''}`;
+}
+
 function makeProgram(momentum: boolean, masked: boolean): Program {
   const bindings: BindingKind[] = ['read', 'write', 'read'];
   if (momentum) bindings.push('write');
   if (masked) bindings.push('read');
-  return elementwiseProgram(`sgd${momentum ? '_momentum' : ''}${masked ? '_masked' : ''}`, bindings,
+  return elementwiseProgram(sgdKey(momentum, masked), bindings,
     `struct SgdScalars { lr: f32, momentum: f32, weight_decay: f32, unused: f32, }
 @group(0) @binding(1) var<storage, read> scalars: array<SgdScalars>;
 @group(0) @binding(2) var<storage, read_write> p: array<f32>;
@@ -40,13 +45,11 @@ ${masked ? `@group(0) @binding(${momentum ? 5 : 4}) var<storage, read> mask: arr
   p[i] = select(0.0, param - s.lr * d, keep);`);
 }
 
-const programs = new Map<string, Program>();
-
 /** Updates p (and the momentum buffer, if given) in place: n floats, scalars at `slot` of `scalars`. */
 export function sgd(runner: KernelRunner, scalars: GPUBuffer, slot: number, p: GPUBuffer, grad: GPUBuffer, momentumBuffer: GPUBuffer | null, mask: GPUBuffer | null, n: number): void {
-  const key = `${momentumBuffer !== null}:${mask !== null}`;
-  let program = programs.get(key);
-  if (!program) programs.set(key, (program = makeProgram(momentumBuffer !== null, mask !== null)));
+  const momentum = momentumBuffer !== null;
+  const masked = mask !== null;
+  const program = cachedProgram(sgdKey(momentum, masked), () => makeProgram(momentum, masked));
   const buffers = [scalars, p, grad];
   if (momentumBuffer) buffers.push(momentumBuffer);
   if (mask) buffers.push(mask);

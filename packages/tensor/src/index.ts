@@ -17,7 +17,6 @@ export * as safetensors from './safetensors.js';
 export * from './ops/conv.js';
 export * from './ops/running.js';
 export * from './ops/matmul.js';
-export * from './conformance.js';
 export * from './ops/sparse-linear.js';
 export * from './ops/sparse-conv.js';
 export * from './ops/batchnorm.js';

@@ -119,13 +119,19 @@ describe('conv2d kernels', () => {
     for (const b of [x, w, wm, g, out, dx, dw, partials, bias, mask]) b?.destroy();
   }
 
-  it('every variant and both backward kernels match the reference on odd shapes', async () => {
-    for (const [i, c] of CASES.entries()) await checkKernels(c, 100 + 10 * i, k.CONV2D_FORWARD_VARIANTS);
-  });
+  // One test per shape: the register kernels are specialised per shape (block sizes, kernel width, strides), so
+  // each case compiles its own pipelines (about 1.5 s each on a cold lavapipe cache).
+  for (const [i, c] of CASES.entries()) {
+    it(`every variant and both backward kernels match the reference: ${name(c)}`, async () => {
+      await checkKernels(c, 100 + 10 * i, k.CONV2D_FORWARD_VARIANTS);
+    });
+  }
 
-  it('match the reference on the LeNet shapes at batch 1 and 33', async () => {
-    for (const [i, c] of LENET.entries()) await checkKernels(c, 200 + 10 * i, ['register']);
-  });
+  for (const [i, c] of LENET.entries()) {
+    it(`match the reference on a LeNet shape: ${name(c)}`, async () => {
+      await checkKernels(c, 200 + 10 * i, ['register']);
+    });
+  }
 
   it('fold grids beyond 65,535 workgroups (direct forward at batch 256 of LeNet conv1)', async () => {
     const { runner } = runtime();
@@ -179,11 +185,12 @@ describe('conv2d op', () => {
     }
   }
 
-  it('forward and gradients for x, weight and bias match the reference', async () => {
-    await checkOp({ shape: shape(2, 3, 13, 13, 5, 5, 5, [1, 1], [1, 1]), bias: true, mask: true, relu: true }, 400);
-    await checkOp({ shape: shape(1, 4, 17, 13, 6, 3, 5, [2, 1], [0, 2]), bias: true }, 410);
-    await checkOp({ shape: shape(3, 2, 9, 9, 3, 3, 3, [2, 2], [1, 1]), relu: true }, 420);
-  });
+  // The kernels' shapes again (their pipelines are compiled already): with and without bias, mask and ReLU.
+  for (const [i, c] of CASES.slice(1, 5).entries()) {
+    it(`forward and gradients for x, weight and bias match the reference: ${name(c)}`, async () => {
+      await checkOp(c, 400 + 10 * i);
+    });
+  }
 
   it('LeNet shapes at batch 1 and 33', async () => {
     for (const [i, c] of LENET.entries()) await checkOp(c, 500 + 10 * i);
@@ -211,29 +218,29 @@ describe('conv2d op', () => {
     expectClose(await conv2d(x, w, b, { padding: 1, activation: 'relu' }).toArray(), ref, 'tuned');
   });
 
-  it('with maxPool, gives exactly maxPool2d of its output and the same gradients (ReLU gated in the unpooling)', async () => {
-    const cases: [Case, number][] = [
-      [{ shape: shape(3, 3, 17, 16, 5, 5, 5, [1, 1], [0, 0]), bias: true, mask: true, relu: true }, 2],
-      [{ shape: shape(2, 4, 12, 11, 3, 3, 3, [1, 1], [1, 1]), bias: true, relu: true }, 3],
-      [{ shape: shape(2, 2, 9, 10, 3, 3, 3, [1, 1], [0, 0]), bias: true }, 2],
-    ];
-    for (const [[c, pool], i] of cases.map((v, j) => [v, j] as const)) {
+  // Shapes of the kernel tests (stride 1: pooling follows the layers that have it), pools of 2 and 3.
+  const POOLED: [Case, number][] = [[CASES[3], 2], [LENET[2], 2], [CASES[0], 3]];
+  for (const [i, [c, pool]] of POOLED.entries()) {
+    it(`with maxPool ${pool}, gives exactly maxPool2d of its output and the same gradients (ReLU gated in the unpooling): ${name(c)}`, async () => {
       const s = c.shape;
       const o = operands(c, 900 + i);
       const grads = async (fused: boolean) => {
         const x = tensor(o.x, [s.n, s.c, s.h, s.w], { requiresGrad: true });
         const w = tensor(o.weight, [s.o, s.c, s.kh, s.kw], { requiresGrad: true });
-        const b = tensor(o.bias!, [s.o], { requiresGrad: true });
+        const b = o.bias ? tensor(o.bias, [s.o], { requiresGrad: true }) : null;
         const mask = o.mask ? tensor(o.mask, [s.o, s.c, s.kh, s.kw]) : null;
         const options = { padding: [s.padH, s.padW] as [number, number], mask, activation: c.relu ? ('relu' as const) : undefined };
         const y = fused ? conv2d(x, w, b, { ...options, maxPool: pool }) : maxPool2d(conv2d(x, w, b, options), pool);
         y.backward(tensor(randomArray(y.size, 950 + i), y.shape));
-        return { shape: y.shape, y: await y.toArray(), dx: await x.grad!.toArray(), dw: await w.grad!.toArray(), db: await b.grad!.toArray() };
+        return { shape: y.shape, y: await y.toArray(), dx: await x.grad!.toArray(), dw: await w.grad!.toArray(), db: b ? await b.grad!.toArray() : [] };
       };
       const [fused, composed] = [await grads(true), await grads(false)];
       for (const key of ['shape', 'y', 'dx', 'dw', 'db'] as const) expect(Array.from(fused[key] as ArrayLike<number>), `${key} ${name(c)} pool ${pool}`).toEqual(Array.from(composed[key] as ArrayLike<number>));
       expect(fused.dx.some((v) => v !== 0)).toBe(true);
-    }
+    });
+  }
+
+  it('with maxPool, refuses a pool larger than the output plane', () => {
     const x = tensor(new Float32Array(2 * 3 * 6 * 6), [2, 3, 6, 6]);
     expect(() => conv2d(x, tensor(new Float32Array(4 * 3 * 5 * 5), [4, 3, 5, 5]), null, { maxPool: 3 })).toThrow(/conv2d maxPool: kernel larger than the input plane 2x2/);
   });

@@ -59,3 +59,64 @@ export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h =
   }
   return g;
 }
+
+type Row<F extends Record<string, readonly unknown[]>> = { [K in keyof F]: F[K][number] };
+
+/**
+ * A covering array of strength 2: rows (one value per factor) in which every pair of values of any two
+ * factors appears at least once, so that a test compiles one pipeline per row instead of one per product of
+ * its choices. Greedy and deterministic (AETG without the randomness): each row starts from the first pair
+ * not yet covered and fills the other factors in order with the value that covers the most uncovered pairs
+ * with the values chosen so far (ties go to the earlier value). Near minimal: at least the product of the two
+ * largest factors' sizes.
+ */
+export function pairwise<F extends Record<string, readonly unknown[]>>(factors: F): Row<F>[] {
+  const names = Object.keys(factors);
+  const sizes = names.map((name) => factors[name].length);
+  if (sizes.some((n) => n === 0)) throw new Error(`pairwise: factor '${names[sizes.indexOf(0)]}' has no values`);
+  const pair = (f: number, a: number, g: number, b: number) => (f < g ? `${f}=${a},${g}=${b}` : `${g}=${b},${f}=${a}`);
+  // Single values too, so that every value appears even in a factor paired with nothing (one factor alone).
+  const uncovered = new Set<string>(names.flatMap((_, f) => Array.from({ length: sizes[f] }, (_, a) => `${f}=${a}`)));
+  for (let f = 0; f < names.length; f++)
+    for (let g = f + 1; g < names.length; g++)
+      for (let a = 0; a < sizes[f]; a++) for (let b = 0; b < sizes[g]; b++) uncovered.add(pair(f, a, g, b));
+  const rows: number[][] = [];
+  while (uncovered.size) {
+    const row = new Array<number>(names.length).fill(-1);
+    const first = [...uncovered].find((item) => item.includes(',')) ?? uncovered.values().next().value!;
+    for (const part of first.split(',')) row[Number(part.split('=')[0])] = Number(part.split('=')[1]);
+    for (let f = 0; f < names.length; f++) {
+      if (row[f] >= 0) continue;
+      const gain = (a: number) => row.filter((b, g) => b >= 0 && uncovered.has(pair(f, a, g, b))).length + (uncovered.has(`${f}=${a}`) ? 1 : 0);
+      let best = 0;
+      for (let a = 1; a < sizes[f]; a++) if (gain(a) > gain(best)) best = a;
+      row[f] = best;
+    }
+    for (let f = 0; f < names.length; f++) {
+      uncovered.delete(`${f}=${row[f]}`);
+      for (let g = f + 1; g < names.length; g++) uncovered.delete(pair(f, row[f], g, row[g]));
+    }
+    rows.push(row);
+  }
+  return rows.map((row) => Object.fromEntries(names.map((name, f) => [name, factors[name][row[f]]])) as Row<F>);
+}
+
+/**
+ * Strength 1: every value of every factor at least once, in as many rows as the largest factor has values
+ * (row i takes value i mod size). For op-level tests whose kernels' choices are covered pairwise elsewhere.
+ */
+export function eachOnce<F extends Record<string, readonly unknown[]>>(factors: F): Row<F>[] {
+  const names = Object.keys(factors);
+  const rows = Math.max(...names.map((name) => factors[name].length));
+  return Array.from({ length: rows }, (_, i) => Object.fromEntries(names.map((name) => [name, factors[name][i % factors[name].length]])) as Row<F>);
+}
+
+/** The pairs of values (by factor name) that `rows` leave out: empty for a covering array of strength 2. */
+export function missingPairs(factors: Record<string, readonly unknown[]>, rows: readonly Record<string, unknown>[]): string[] {
+  const names = Object.keys(factors);
+  const missing: string[] = [];
+  for (const [i, f] of names.entries())
+    for (const g of names.slice(i + 1))
+      for (const a of factors[f]) for (const b of factors[g]) if (!rows.some((r) => r[f] === a && r[g] === b)) missing.push(`${f}=${a} ${g}=${b}`);
+  return missing;
+}

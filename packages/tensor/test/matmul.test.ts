@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '@sparsenet/kernels-wgsl';
 import { linear, matmul, runtime, tensor, type Tensor } from '@sparsenet/tensor';
-import { expectClose, numericGrad, randomArray, useDevice } from './helpers.js';
+import { eachOnce, expectClose, numericGrad, pairwise, randomArray, useDevice } from './helpers.js';
 import { linearBackwardRef, linearRef, matmulBackwardRef, matmulRef, type LinearOperands, type MatmulRefOptions } from './reference/matmul.js';
 
 useDevice();
@@ -10,6 +10,8 @@ useDevice();
 const SHAPES: [number, number, number][] = [[1, 1, 1], [33, 17, 29], [65, 129, 31], [64, 2704, 120], [33, 120, 84]];
 const LAYOUTS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 const layoutName = ([ta, tb]: [boolean, boolean]) => `${ta ? 't' : 'n'}${tb ? 't' : 'n'}`;
+/** Which of M, K, N are multiples of 4: all a pipeline's specialisation takes from a shape. */
+const alignment = (shape: [number, number, number]) => shape.map((d) => d % 4 === 0).join();
 
 function variants(): k.MatmulVariant[] {
   return k.matmulVariants(runtime().device);
@@ -58,44 +60,56 @@ describe('matmul kernels', () => {
     expect(variants().includes('subgroup')).toBe(k.matmulSubgroupSize(runtime().device) !== null);
   });
 
-  it('every variant matches the reference in every layout, on odd and LeNet shapes', async () => {
-    for (const [m, kk, n] of SHAPES) {
+  // Each row of a covering array is one pipeline (variant x layout x epilogue x alignment): every pair of
+  // choices is tested once instead of every product (issue 10: each new pipeline costs ~1.5 s on cold lavapipe).
+  // A pipeline depends on a shape only through which of K, M, N are multiples of 4, so shapes are grouped by
+  // that and each row takes the next shape of its group: every shape is run, every pair is covered.
+  it('every variant matches the reference in every layout, on odd and LeNet shapes (pairwise)', async () => {
+    const byAlignment = [...new Set(SHAPES.map(alignment))].map((key) => SHAPES.filter((s) => alignment(s) === key));
+    const used = byAlignment.map(() => 0);
+    const rows = pairwise({ variant: variants(), layout: LAYOUTS, group: byAlignment.map((_, i) => i) });
+    expect(rows.length).toBeGreaterThanOrEqual(SHAPES.length);
+    for (const { variant, layout, group } of rows) {
+      const [m, kk, n] = byAlignment[group][used[group]++ % byAlignment[group].length];
       const a = randomArray(m * kk, m + kk);
       const b = randomArray(kk * n, n + 7);
-      for (const layout of LAYOUTS) {
-        const [transA, transB] = layout;
-        const ref = matmulRef(a, b, m, n, kk, { transA, transB });
-        for (const variant of variants()) {
-          expectClose(await runKernel(variant, { a, b, m, n, k: kk, transA, transB }), ref, `${variant} ${m}x${kk}x${n}:${layoutName(layout)}`);
-        }
-      }
+      const [transA, transB] = layout;
+      expectClose(await runKernel(variant, { a, b, m, n, k: kk, transA, transB }), matmulRef(a, b, m, n, kk, { transA, transB }), `${variant} ${m}x${kk}x${n}:${layoutName(layout)}`);
     }
+    expect(used.every((count, group) => count >= byAlignment[group].length), 'every shape ran').toBe(true);
   });
 
-  it('every variant applies bias, ReLU, maskB, maskOut and accumulate in every layout', async () => {
-    for (const [m, kk, n] of [[33, 17, 29], [32, 16, 28], [1, 84, 7]] as const) {
-      const base = { a: randomArray(m * kk, 1), b: randomArray(kk * n, 2), m, n, k: kk };
-      const bias = randomArray(n, 3);
-      const maskB = randomMask(kk * n, 4);
-      const maskOut = randomMask(m * n, 5);
-      const previous = randomArray(m * n, 6);
-      const epilogues: [string, MatmulRefOptions][] = [
-        ['bias+relu', { bias, relu: true }],
-        ['maskB', { maskB }],
-        ['maskOut+accumulate', { maskOut, accumulateInto: previous }],
-        ['all', { bias, relu: true, maskB, maskOut, accumulateInto: previous }],
-      ];
-      for (const layout of LAYOUTS) {
-        for (const [name, options] of epilogues) {
-          const c = { ...base, ...options, transA: layout[0], transB: layout[1] };
-          const ref = matmulRef(c.a, c.b, m, n, kk, c);
-          for (const variant of variants()) {
-            expectClose(await runKernel(variant, c), ref, `${variant} ${name} ${m}x${kk}x${n}:${layoutName(layout)}`);
-          }
-        }
-      }
-    }
+  // The epilogue's covering array, run as one test per variant (its rows grouped by variant): the flags make a
+  // pipeline each, and some compile slowly (13 of them took 61 s of CPU in one test on an empty shader cache).
+  const flag = [false, true] as const;
+  const epilogueRows = pairwise({
+    variant: k.MATMUL_VARIANTS, layout: LAYOUTS, shape: [[33, 17, 29], [32, 16, 28], [1, 84, 7]] as const,
+    bias: flag, relu: flag, maskB: flag, maskOut: flag, accumulate: flag,
   });
+  for (const variant of k.MATMUL_VARIANTS) {
+    it(`the ${variant} variant applies bias, ReLU, maskB, maskOut and accumulate in every layout (pairwise)`, async () => {
+      if (!variants().includes(variant)) {
+        expect(k.matmulSubgroupSize(runtime().device), `${variant} runs on this device`).toBeNull();
+        return;
+      }
+      const rows = epilogueRows.filter((row) => row.variant === variant);
+      expect(rows.length).toBeGreaterThanOrEqual(LAYOUTS.length);
+      for (const row of rows) {
+        const { layout, shape: [m, kk, n] } = row;
+        const epilogue = { bias: row.bias, relu: row.relu, maskB: row.maskB, maskOut: row.maskOut, accumulate: row.accumulate };
+        const options: MatmulRefOptions = {
+          transA: layout[0], transB: layout[1], relu: epilogue.relu,
+          bias: epilogue.bias ? randomArray(n, 3) : undefined,
+          maskB: epilogue.maskB ? randomMask(kk * n, 4) : undefined,
+          maskOut: epilogue.maskOut ? randomMask(m * n, 5) : undefined,
+          accumulateInto: epilogue.accumulate ? randomArray(m * n, 6) : undefined,
+        };
+        const c = { a: randomArray(m * kk, 1), b: randomArray(kk * n, 2), m, n, k: kk, ...options };
+        const name = Object.entries(epilogue).filter(([, on]) => on).map(([f]) => f).join('+') || 'plain';
+        expectClose(await runKernel(variant, c), matmulRef(c.a, c.b, m, n, kk, c), `${variant} ${name} ${m}x${kk}x${n}:${layoutName(layout)}`);
+      }
+    });
+  }
 
   it('reject an empty shape and an unknown forced variant, naming the kernel', () => {
     const { runner } = runtime();
@@ -119,9 +133,9 @@ describe('matmul kernels', () => {
     const report = await runner.tuner.tunePending(2);
     const key = `matmul:${m}x${kk}x${n}:nn`;
     expect(Object.keys(report.get(key) ?? {}).sort()).toEqual([...variants()].sort());
-    const chosen = runner.tuner.export()[key]?.variant;
+    const chosen = runner.tuner.export()[key].variant;
     expect(variants()).toContain(chosen);
-    const requeue = () => {
+    const requeue = (): k.TuneRequest<k.MatmulVariant> => {
       throw new Error('a measured shape must not be queued again');
     };
     expect(runner.tuner.choose('matmul', `${m}x${kk}x${n}:nn`, variants(), 'tiled', requeue)).toBe(chosen);
@@ -142,22 +156,21 @@ describe('matmul op', () => {
     expectClose(db, numericGrad((x) => loss(a, x), b), 'dB', 1e-6);
   });
 
-  it('forward and gradients match the reference on every variant', async () => {
-    for (const variant of variants()) {
+  // The kernels' variants, layouts and shapes are covered pairwise above; the op needs each of them once.
+  it('forward and gradients match the reference on every variant and shape', async () => {
+    for (const { variant, shape: [m, kk, n] } of eachOnce({ shape: SHAPES, variant: variants() })) {
       runtime().runner.tuner.force({ matmul: variant });
-      for (const [m, kk, n] of SHAPES) {
-        const av = randomArray(m * kk, 21);
-        const bv = randomArray(kk * n, 22);
-        const gv = randomArray(m * n, 23);
-        const a = tensor(av, [m, kk], { requiresGrad: true });
-        const b = tensor(bv, [kk, n], { requiresGrad: true });
-        const y = matmul(a, b);
-        expectClose(await y.toArray(), matmulRef(av, bv, m, n, kk), `${variant} forward ${m}x${kk}x${n}`);
-        y.backward(tensor(gv, [m, n]));
-        const { da, db } = matmulBackwardRef(av, bv, gv, m, n, kk);
-        expectClose(await a.grad!.toArray(), da, `${variant} dA ${m}x${kk}x${n}`);
-        expectClose(await b.grad!.toArray(), db, `${variant} dB ${m}x${kk}x${n}`);
-      }
+      const av = randomArray(m * kk, 21);
+      const bv = randomArray(kk * n, 22);
+      const gv = randomArray(m * n, 23);
+      const a = tensor(av, [m, kk], { requiresGrad: true });
+      const b = tensor(bv, [kk, n], { requiresGrad: true });
+      const y = matmul(a, b);
+      expectClose(await y.toArray(), matmulRef(av, bv, m, n, kk), `${variant} forward ${m}x${kk}x${n}`);
+      y.backward(tensor(gv, [m, n]));
+      const { da, db } = matmulBackwardRef(av, bv, gv, m, n, kk);
+      expectClose(await a.grad!.toArray(), da, `${variant} dA ${m}x${kk}x${n}`);
+      expectClose(await b.grad!.toArray(), db, `${variant} dB ${m}x${kk}x${n}`);
     }
   });
 
@@ -189,37 +202,40 @@ describe('linear', () => {
     expectClose(db, numericGrad((bias) => loss({ bias }), Float64Array.from(l.bias!)), 'db', 1e-6);
   });
 
-  it('forward and gradients for x, weight and bias match the reference on every variant; masked weights get exactly 0', async () => {
-    // [batch, in, out]: batch 1 and 33, odd sizes, LeNet's fc1/fc2/fc3.
-    const shapes: [number, number, number][] = [[1, 17, 29], [33, 17, 29], [64, 2704, 120], [33, 120, 84], [33, 84, 7]];
-    const configs = [{ bias: true, mask: true, relu: true }, { bias: true, mask: false, relu: false }, { bias: false, mask: true, relu: false }];
-    for (const variant of variants()) {
-      runtime().runner.tuner.force({ matmul: variant });
-      for (const [batch, inFeatures, outFeatures] of shapes) {
-        for (const config of configs) {
-          const l = operands(batch, inFeatures, outFeatures, batch + inFeatures, config);
-          const what = `${variant} ${batch}x${inFeatures}->${outFeatures} ${JSON.stringify(config)}`;
-          const x = tensor(Float32Array.from(l.x), [batch, inFeatures], { requiresGrad: true });
-          const w = tensor(Float32Array.from(l.weight), [outFeatures, inFeatures], { requiresGrad: true });
-          const b = l.bias ? tensor(Float32Array.from(l.bias), [outFeatures], { requiresGrad: true }) : null;
-          const mask = l.mask ? tensor(Float32Array.from(l.mask), [outFeatures, inFeatures]) : null;
-          const y = linear(x, w, b, { mask, activation: l.relu ? 'relu' : undefined });
-          expectClose(await y.toArray(), linearRef(l), `${what} forward`);
-          const gy = randomArray(batch * outFeatures, 77);
-          y.backward(tensor(gy, [batch, outFeatures]));
-          const ref = linearBackwardRef(l, gy);
-          expectClose(await x.grad!.toArray(), ref.dx, `${what} dx`);
-          const dw = await w.grad!.toArray();
-          expectClose(dw, ref.dw, `${what} dw`);
-          if (b) expectClose(await b.grad!.toArray(), ref.db, `${what} db`);
-          if (l.mask) {
-            const leaked = Array.from(dw).findIndex((v, i) => l.mask![i] === 0 && v !== 0);
-            expect(leaked, `${what}: masked weight ${leaked} has gradient ${dw[leaked]}`).toBe(-1);
-          }
-        }
+  // [batch, in, out]: batch 1 and 33, odd sizes, LeNet's fc1/fc2/fc3. The kernels' epilogues are covered
+  // pairwise above; the op needs each variant, shape and configuration once: one test per shape, since each
+  // compiles its forward, input- and weight-gradient pipelines (13 in one test took 31 to 48 s of CPU cold).
+  const linearShapes: [number, number, number][] = [[1, 17, 29], [33, 17, 29], [64, 2704, 120], [33, 120, 84], [33, 84, 7]];
+  const linearConfigs = [{ bias: true, mask: true, relu: true }, { bias: true, mask: false, relu: false }, { bias: false, mask: true, relu: false }];
+  const linearRows = eachOnce({ shape: linearShapes, variant: k.MATMUL_VARIANTS, config: linearConfigs });
+  for (const { variant, shape: [batch, inFeatures, outFeatures], config } of linearRows) {
+    const what = `${variant} ${batch}x${inFeatures}->${outFeatures} ${JSON.stringify(config)}`;
+    it(`forward and gradients for x, weight and bias match the reference; masked weights get exactly 0: ${what}`, async () => {
+      if (!variants().includes(variant)) {
+        expect(k.matmulSubgroupSize(runtime().device), `${variant} runs on this device`).toBeNull();
+        return;
       }
-    }
-  });
+      runtime().runner.tuner.force({ matmul: variant });
+      const l = operands(batch, inFeatures, outFeatures, batch + inFeatures, config);
+      const x = tensor(Float32Array.from(l.x), [batch, inFeatures], { requiresGrad: true });
+      const w = tensor(Float32Array.from(l.weight), [outFeatures, inFeatures], { requiresGrad: true });
+      const b = l.bias ? tensor(Float32Array.from(l.bias), [outFeatures], { requiresGrad: true }) : null;
+      const mask = l.mask ? tensor(Float32Array.from(l.mask), [outFeatures, inFeatures]) : null;
+      const y = linear(x, w, b, { mask, activation: l.relu ? 'relu' : undefined });
+      expectClose(await y.toArray(), linearRef(l), `${what} forward`);
+      const gy = randomArray(batch * outFeatures, 77);
+      y.backward(tensor(gy, [batch, outFeatures]));
+      const ref = linearBackwardRef(l, gy);
+      expectClose(await x.grad!.toArray(), ref.dx, `${what} dx`);
+      const dw = await w.grad!.toArray();
+      expectClose(dw, ref.dw, `${what} dw`);
+      if (b) expectClose(await b.grad!.toArray(), ref.db, `${what} db`);
+      if (l.mask) {
+        const leaked = Array.from(dw).findIndex((v, i) => l.mask![i] === 0 && v !== 0);
+        expect(leaked, `${what}: masked weight ${leaked} has gradient ${dw[leaked]}`).toBe(-1);
+      }
+    });
+  }
 
   it('skips gradients nobody needs: a constant input gets none, the mask is never trained', async () => {
     const x = tensor(randomArray(6, 1), [2, 3]);

@@ -70,11 +70,15 @@ export function sparseConv2d(x: Tensor, weight: SparseConv2dWeight, bias?: Tenso
   const out = empty([n, o, oh, ow], 'f32', `sparseConv2d([${x.shape}], [${weight.shape}] at ${(100 * weight.density).toFixed(1)}%)`);
   const { runner } = runtime();
   const relu = options.activation === 'relu';
-  const record = (variant: SparseVariant, o: SparseOperands, b?: GPUBuffer) => {
-    if (variant === 'sparse') k.conv2dCsr(runner, o.x, o.starts, o.entries, o.out, shape, { bias: b, relu });
-    else k.conv2dForward(runner, o.x, o.dense, o.out, shape, { bias: b, relu });
+  const record = (variant: SparseVariant, o: SparseOperands) => {
+    if (variant === 'sparse') k.conv2dCsr(runner, o.x, o.starts, o.entries, o.out, shape, { bias: o.bias, relu });
+    else k.conv2dForward(runner, o.x, o.dense, o.out, shape, { bias: o.bias, relu });
   };
-  const variant = chooseSparseVariant('sparse_conv2d', k.conv2dShapeKey(shape), weight, x.size, out.size, record);
-  record(variant, { x: x.buffer, starts: weight.starts.buffer, entries: weight.entries.buffer, dense: weight.dense.buffer, out: out.buffer }, bias?.buffer);
+  // The dense variant goes through conv2d's own tuner: any of its variants may run.
+  const epilogue = { bias: bias?.buffer, relu };
+  const programs = [k.conv2dCsrProgram(shape, epilogue), ...k.CONV2D_FORWARD_VARIANTS.map((v) => k.conv2dForwardVariantProgram(v, shape, epilogue))];
+  const sizes = { input: x.size, output: out.size, bias: bias ? o : 0 };
+  const variant = chooseSparseVariant('sparse_conv2d', k.conv2dTuningShape(shape, epilogue), weight, sizes, programs, record);
+  record(variant, { x: x.buffer, starts: weight.starts.buffer, entries: weight.entries.buffer, dense: weight.dense.buffer, bias: bias?.buffer, out: out.buffer });
   return out;
 }

@@ -63,21 +63,30 @@ export function effectiveWeight(weight: Float32Array, mask?: Float32Array | null
   return mask ? weight.map((v, i) => (mask[i] === 0 ? 0 : v)) : weight.slice();
 }
 
-/** Buffers a representation's kernels read and write: the input, the weight in both forms, the output. */
+/** Buffers a representation's kernels read and write: the input, the weight in both forms, the bias, the output. */
 export interface SparseOperands {
   x: GPUBuffer;
   starts: GPUBuffer;
   entries: GPUBuffer;
   dense: GPUBuffer;
+  bias?: GPUBuffer;
   out: GPUBuffer;
 }
 
+/** f32 elements of the operands a tuning measurement needs (bias 0: none). */
+export interface SparseOperandSizes {
+  input: number;
+  output: number;
+  bias: number;
+}
+
 /**
- * The representation the runner's tuner picks for `kernel` at `shape` and this weight's density. The tuning
- * request runs `record` on scratch input and output and on copies of the weight's buffers, taken now (the
- * weight may be disposed before the measurement).
+ * The representation the runner's tuner picks for `kernel` at `shape` (with every flag compiled into the
+ * kernels, e.g. '+bias+relu') and this weight's density. `programs` are those the variants may run (their WGSL
+ * versions the choice). The tuning request runs `record` on scratch input, bias and output and on copies of
+ * the weight's buffers, taken when it is built (the weight may be disposed before the measurement).
  */
-export function chooseSparseVariant(kernel: string, shape: string, weight: SparseWeight, inputElements: number, outputElements: number, record: (variant: SparseVariant, operands: SparseOperands) => void): SparseVariant {
+export function chooseSparseVariant(kernel: string, shape: string, weight: SparseWeight, sizes: SparseOperandSizes, programs: readonly k.Program[], record: (variant: SparseVariant, operands: SparseOperands) => void): SparseVariant {
   const { runner } = runtime();
   const heuristic: SparseVariant = weight.density < SPARSE_BELOW_DENSITY ? 'sparse' : 'dense';
   return runner.tuner.choose(kernel, `${shape}:nnz${weight.nonzeros}`, SPARSE_VARIANTS, heuristic, () => {
@@ -87,15 +96,19 @@ export function chooseSparseVariant(kernel: string, shape: string, weight: Spars
       runner.copy(t.buffer, 0, buffer, 0, t.buffer.size);
       return buffer;
     };
-    const operands: SparseOperands = { x: scratch(4 * inputElements), starts: copy(weight.starts), entries: copy(weight.entries), dense: copy(weight.dense), out: scratch(4 * outputElements) };
-    return {
+    const operands: SparseOperands = {
+      x: scratch(4 * sizes.input), starts: copy(weight.starts), entries: copy(weight.entries), dense: copy(weight.dense),
+      bias: sizes.bias ? scratch(4 * sizes.bias) : undefined, out: scratch(4 * sizes.output),
+    };
+    return k.tuneRequest({
       kernel,
       shape,
       variants: SPARSE_VARIANTS,
-      run: (variant) => record(variant as SparseVariant, operands),
-      release: () => Object.values(operands).forEach((b) => b.destroy()),
-    };
-  }) as SparseVariant;
+      programs,
+      run: (variant) => record(variant, operands),
+      release: () => Object.values(operands).forEach((b) => b?.destroy()),
+    });
+  });
 }
 
 /** Throws when gradients would be needed: the sparse ops are for inference only. */
@@ -159,11 +172,15 @@ export function sparseLinear(x: Tensor, weight: SparseLinearWeight, bias?: Tenso
   const { runner } = runtime();
   const outFeatures = weight.outFeatures;
   const relu = options.activation === 'relu';
-  const record = (variant: SparseVariant, o: SparseOperands, b?: GPUBuffer) => {
-    if (variant === 'sparse') k.matmulCsr(runner, o.x, o.starts, o.entries, o.out, batch, inFeatures, outFeatures, { bias: b, relu });
-    else k.matmul(runner, o.x, o.dense, o.out, batch, outFeatures, inFeatures, { transB: true, bias: b, relu });
+  const record = (variant: SparseVariant, o: SparseOperands) => {
+    if (variant === 'sparse') k.matmulCsr(runner, o.x, o.starts, o.entries, o.out, batch, inFeatures, outFeatures, { bias: o.bias, relu });
+    else k.matmul(runner, o.x, o.dense, o.out, batch, outFeatures, inFeatures, { transB: true, bias: o.bias, relu });
   };
-  const variant = chooseSparseVariant('sparse_linear', `${batch}x${inFeatures}x${outFeatures}`, weight, x.size, out.size, record);
-  record(variant, { x: x.buffer, starts: weight.starts.buffer, entries: weight.entries.buffer, dense: weight.dense.buffer, out: out.buffer }, bias?.buffer);
+  // The dense variant goes through matmul's own tuner: any of its variants may run.
+  const spec = k.matmulSpec(batch, outFeatures, inFeatures, { transB: true, bias: bias?.buffer, relu });
+  const programs = [k.matmulCsrProgram({ bias: bias?.buffer, relu }), ...k.matmulVariants(runner.device).map((v) => k.matmulVariantProgram(v, runner.device, spec))];
+  const shape = `${batch}x${inFeatures}x${outFeatures}${bias ? '+bias' : ''}${relu ? '+relu' : ''}`;
+  const variant = chooseSparseVariant('sparse_linear', shape, weight, { input: x.size, output: out.size, bias: bias ? outFeatures : 0 }, programs, record);
+  record(variant, { x: x.buffer, starts: weight.starts.buffer, entries: weight.entries.buffer, dense: weight.dense.buffer, bias: bias?.buffer, out: out.buffer });
   return out;
 }
