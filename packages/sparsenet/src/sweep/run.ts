@@ -8,8 +8,8 @@
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
  * unit with a result is skipped (measured again with --remeasure), a trained but unmeasured one measured (also
  * one whose result lacks a measurement this version takes), a started one resumed by the trainer;
- * a folder started with other settings is refused. Kernel tuning choices are kept in <out>/tuning.json so a
- * rerun does not tune again and every unit runs the same kernel variants.
+ * a folder started with other settings is refused. Kernel tuning choices are kept in <out>/tuning-<adapter>.json
+ * so a rerun does not tune again and every unit on one adapter runs the same kernel variants.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
