@@ -6,7 +6,7 @@
  * weights or masks change.
  */
 import { flatten, maxPool2d, sparseConv2d, sparseConv2dWeight, sparseLinear, sparseLinearWeight, tensor, untrack, type SparseConv2dWeight, type SparseLinearWeight, type Tensor } from '@sparsenet/tensor';
-import { INPUT_SIZE, LAYER_NAMES, type LeNet, type LayerName } from './model.js';
+import { LAYER_NAMES, type LeNet, type LayerName } from './model.js';
 import type { PrunableLayer } from './prune/index.js';
 
 interface PackedLayer {
@@ -48,10 +48,10 @@ export class SparseLeNet {
     return Object.fromEntries(LAYER_NAMES.map((name) => [name, { nonzeros: this.layers[name].weight.nonzeros, density: this.layers[name].weight.density }])) as Record<LayerName, { nonzeros: number; density: number }>;
   }
 
-  /** Logits [N, 7] for images [N, 3, 64, 64]. */
+  /** Logits [N, classes] for images [N, 3, S, S] (S the packed model's input size: fc1's op checks its features). */
   forward(x: Tensor): Tensor {
-    if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== INPUT_SIZE || x.shape[3] !== INPUT_SIZE) {
-      throw new Error(`SparseLeNet: input [${x.shape}] is not [N, 3, ${INPUT_SIZE}, ${INPUT_SIZE}]`);
+    if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== x.shape[3]) {
+      throw new Error(`SparseLeNet: input [${x.shape}] is not [N, 3, S, S]`);
     }
     const { conv1, conv2, fc1, fc2, fc3 } = this.layers;
     const conv = (h: Tensor, l: PackedLayer) => maxPool2d(sparseConv2d(h, l.weight as SparseConv2dWeight, l.bias, { activation: 'relu' }), 2);

@@ -56,10 +56,3 @@ export function readMetadata(file: string, limit = Infinity): MetadataRow[] {
   }
   return parseMetadata(text, file, limit);
 }
-
-/** Images per class, in CLASSES order. */
-export function countByClass(labels: ArrayLike<number>): number[] {
-  const counts = new Array<number>(CLASSES.length).fill(0);
-  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
-  return counts;
-}

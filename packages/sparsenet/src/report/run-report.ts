@@ -11,8 +11,8 @@ import {
   formatPercent, niceRange, renderConfusion, renderCurves, renderFilterGrid, renderMaskHeatmap, renderRgbFilters, renderSparsityBars, shapeText, writePng,
   writeReport, type EpochMetrics, type MaskHeatmapOptions, type MetricGroup, type ReportImage,
 } from '@sparsenet/viz';
-import { CLASSES } from '../data/index.js';
 import { featureSide, LAYER_NAMES } from '../model.js';
+import { decodeRunMetadata, type RunMetadata } from '../run-metadata.js';
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord, FinalRecord } from '../train/run-files.js';
@@ -47,6 +47,8 @@ export interface RunFolder {
   checkpointFile: string;
   /** The model's tensors. */
   state: nn.StateDict;
+  /** The checkpoint's run metadata: classes, image size, normalisation, layout. */
+  runMetadata: RunMetadata;
 }
 
 function readJson<T>(file: string): T {
@@ -68,6 +70,8 @@ export function readRunFolder(dir: string): RunFolder {
   const metrics = readJson<{ device?: string; epochs?: EpochRecord[] }>(join(dir, 'metrics.json'));
   if (!Array.isArray(metrics.epochs) || metrics.epochs.length === 0) throw notARun('metrics.json records no epoch');
   const finalPath = join(dir, 'final.json');
+  const checkpoint = readCheckpoint(join(dir, checkpointFile));
+  const state = modelState(checkpoint.state);
   return {
     dir,
     config: readJson<Record<string, unknown>>(join(dir, 'config.json')),
@@ -75,7 +79,8 @@ export function readRunFolder(dir: string): RunFolder {
     history: metrics.epochs,
     final: existsSync(finalPath) ? readJson<FinalRecord>(finalPath) : null,
     checkpointFile,
-    state: modelState(readCheckpoint(join(dir, checkpointFile)).state),
+    state,
+    runMetadata: decodeRunMetadata(checkpoint.metadata, join(dir, checkpointFile), Object.keys(state).some((k) => k.endsWith('.weight_mask'))),
   };
 }
 
@@ -119,7 +124,7 @@ function epochRows(history: readonly EpochRecord[]): { rows: EpochMetrics[]; lay
 function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, number | string | null> {
   const last = run.history.at(-1)!;
   const source = run.final ?? last;
-  const classes = run.final?.classes ?? [...CLASSES];
+  const classes = run.final?.classes ?? run.runMetadata.classes;
   const images = run.final?.testImages ?? source.testConfusion.flat().reduce((a, b) => a + b, 0);
   return {
     status: run.final ? 'finished' : `unfinished: ${last.epoch} of ${run.config.epochs ?? '?'} epochs (metrics of the last epoch)`,
@@ -143,8 +148,8 @@ function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, nu
  * as [out, C, S, S]: one cell per (neuron, conv2 channel), coloured by the share of its S x S weights kept, so
  * that dead neurons and unread channels show.
  */
-function maskView(name: string, mask: ArrayLike<number>, shape: readonly number[]): [readonly number[], MaskHeatmapOptions] {
-  const side = featureSide();
+function maskView(name: string, mask: ArrayLike<number>, shape: readonly number[], inputSize: number): [readonly number[], MaskHeatmapOptions] {
+  const side = featureSide(inputSize);
   if (name !== 'fc1' || shape.length !== 2 || shape[1] % (side * side) !== 0) return [shape, { name }];
   let kept = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) kept++;
@@ -189,7 +194,7 @@ export function writeRunReport(runDir: string): RunReportFiles {
   const layers = sparsity.layers.map((l) => ({ name: l.name, sparsity: l.sparsity, params: l.total, shape: run.state[`${l.name}.weight`].shape }));
   save('sparsity-layers.png', renderSparsityBars(layers, { overall: sparsity.total.sparsity, ...size('sparsityBars') }));
 
-  const classNames = run.final?.classes ?? [...CLASSES];
+  const classNames = run.final?.classes ?? run.runMetadata.classes;
   const counts = (run.final ?? run.history.at(-1)!).testConfusion;
   save('confusion.png', renderConfusion(counts, classNames, size('confusion')));
 
@@ -197,7 +202,7 @@ export function writeRunReport(runDir: string): RunReportFiles {
   for (const name of LAYER_NAMES) {
     const mask = run.state[`${name}.weight_mask`];
     if (!mask) continue;
-    const [view, options] = maskView(name, mask.data, mask.shape);
+    const [view, options] = maskView(name, mask.data, mask.shape, run.runMetadata.imageSize);
     const png = save(`mask-${name}.png`, renderMaskHeatmap(mask.data, view, { ...options, ...size('mask') }));
     images.push({ title: `${name} mask`, png, caption: `${name}: which weights pruning kept` });
   }
@@ -217,7 +222,7 @@ export function writeRunReport(runDir: string): RunReportFiles {
   const pruning = c.pruner && c.pruner !== 'none' ? `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}` : '';
   writeReport(html, {
     title: `Run ${basename(runDir)}`,
-    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
+    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.runMetadata.layout ?? 'unknown'} data, ${run.runMetadata.classes.length} classes at ${run.runMetadata.imageSize}x${run.runMetadata.imageSize}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
     config: c,
     epochs: rows,
     metricGroups: curves,
