@@ -22,3 +22,4 @@ export { LAYOUTS, detectLayout, readSource, type DataSource, type Layout, type S
 export { DEFAULT_IMAGE_SIZE, defaultDataDir, evenlySpaced, loadDataset, loadSplits, type LoadOptions, type LoadedData, type LoadedSplits, type SplitLoadOptions } from './load.js';
 export { DEFAULT_JPEG_QUALITY, PREPARED_LIST, prepareDataset, type PrepareOptions, type PrepareResult } from './prepare.js';
 export { exportSplitFolders, type ExportOptions, type ExportResult } from './export.js';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, convertFashionMnist, readIdx, type FashionMnistOptions, type IdxArray } from './idx.js';
