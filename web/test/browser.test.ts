@@ -175,7 +175,7 @@ describe('the page in Chromium on SwiftShader', () => {
       p.pixels.forEach((v, j) => (pixel = Math.max(pixel, Math.abs(v - theirs.nodeDecoded[i].pixels[j]))));
       p.probabilities.forEach((v, c) => (decodedProbability = Math.max(decodedProbability, Math.abs(v - theirs.nodeDecoded[i].probabilities[c]))));
     });
-    console.log(`classify: max |p_page - p_node| ${probability.toExponential(2)} on the same pixels; browser vs jpeg-js decoding: max pixel difference ${pixel}, max probability difference ${decodedProbability.toExponential(2)}`);
+    console.log(`classify: max |p_page - p_node| ${probability.toExponential(2)} on the same pixels; browser vs sharp decoding: max pixel difference ${pixel}, max probability difference ${decodedProbability.toExponential(2)}`);
     expect(probability).toBeLessThanOrEqual(1e-5);
   });
 

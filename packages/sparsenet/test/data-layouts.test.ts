@@ -32,11 +32,13 @@ async function writeImage(file: string, colour: readonly number[], width = 23, h
   writeFileSync(file, await image.toBuffer());
 }
 
-/** A folder per class: `counts[c]` images of class c, coloured by class, sizes and kinds varying. */
+const KINDS = ['jpeg', 'png-rgba', 'webp', 'grey-jpeg'] as const;
+
+/** A folder per class: `counts[c]` images of class c, coloured by class (grey JPEGs: its red as grey), sizes and kinds varying. */
 async function writeClassFolders(dir: string, names: readonly string[], counts: readonly number[]): Promise<void> {
   for (const [c, name] of names.entries()) {
     for (let i = 0; i < counts[c]; i++) {
-      const kind = i % 4 === 1 ? 'png-rgba' : i % 4 === 2 ? 'webp' : 'jpeg';
+      const kind = KINDS[i % KINDS.length];
       await writeImage(join(dir, name, `${name}-${i}.${kind === 'png-rgba' ? 'png' : kind === 'webp' ? 'webp' : 'jpg'}`), colourOfClass(c), 20 + i, 15 + 2 * i, kind);
     }
   }
@@ -77,8 +79,9 @@ describe('class folders (ImageFolder)', () => {
     for (let i = 0; i < loaded.dataset.count; i++) {
       const name = loaded.dataset.imageIds[i].split('/')[0];
       expect(loaded.dataset.labels[i]).toBe(loaded.classes.indexOf(name));
-      // Alpha is dropped, not blended: the RGB of a 60-alpha PNG comes through unchanged.
-      const colour = colourOfClass(names.indexOf(name));
+      // Alpha is dropped, not blended: the RGB of a 60-alpha PNG comes through unchanged; grey is replicated.
+      const grey = KINDS[Number(/-(\d+)\./.exec(loaded.dataset.imageIds[i])![1]) % KINDS.length] === 'grey-jpeg';
+      const colour = grey ? Array(3).fill(colourOfClass(names.indexOf(name))[0]) : colourOfClass(names.indexOf(name));
       for (let c = 0; c < 3; c++) expect(Math.abs(meanColour(loaded.dataset.images, 8, i, c) - colour[c]), loaded.dataset.imageIds[i]).toBeLessThan(2);
     }
   });
