@@ -1,10 +1,9 @@
 /** HAM10000_metadata.csv: parsing and validation. */
 import { readFileSync } from 'node:fs';
+import { CLASSES, type ClassName } from './classes.js';
 import { columnIndices, parseCsv } from './csv.js';
 
-/** The seven diagnoses in label order: label i is CLASSES[i]. */
-export const CLASSES = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'] as const;
-export type ClassName = (typeof CLASSES)[number];
+export { CLASSES, type ClassName };
 
 export const METADATA_FILE = 'HAM10000_metadata.csv';
 
