@@ -10,7 +10,7 @@
  *   reference.js predict CHECKPOINT IMAGES_DIR IN.json OUT.json
  *     IN.json holds [{ file, pixels }] (64x64 RGB bytes as the browser decoded IMAGES_DIR/file): writes the
  *     checkpoint's class probabilities for those pixels through the evaluation path (predictLogits), and for
- *     the same files decoded in Node (jpeg-js), with those pixels.
+ *     the same files decoded in Node (sharp), with those pixels.
  * Paths come as arguments: inside the bundle, import.meta.url points at the bundle, not at the sources.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

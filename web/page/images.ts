@@ -10,7 +10,7 @@ import { DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from '.
 export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8Array> {
   let bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   if (bitmap.width !== size || bitmap.height !== size) {
-    // Training squashed the aspect ratio with an area filter; 'high' is the browser's nearest equivalent.
+    // Training squashed the aspect ratio with PIL's BOX filter; 'high' is the browser's nearest equivalent.
     const resized = await createImageBitmap(bitmap, { resizeWidth: size, resizeHeight: size, resizeQuality: 'high' });
     bitmap.close();
     bitmap = resized;

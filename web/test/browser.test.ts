@@ -171,7 +171,7 @@ describe('the page in Chromium on SwiftShader', () => {
     predictions.forEach((p, i) => {
       p.probabilities.forEach((v, c) => (probability = Math.max(probability, Math.abs(v - theirs.browserPixels[i].probabilities[c]))));
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-      // For information: the browser's JPEG decoder against jpeg-js, and what that does to the probabilities.
+      // For information: the browser's JPEG decoder against sharp (Node's), and what that does to the probabilities.
       p.pixels.forEach((v, j) => (pixel = Math.max(pixel, Math.abs(v - theirs.nodeDecoded[i].pixels[j]))));
       p.probabilities.forEach((v, c) => (decodedProbability = Math.max(decodedProbability, Math.abs(v - theirs.nodeDecoded[i].probabilities[c]))));
     });

@@ -86,7 +86,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'seed', type: 'number', help: 'seed of initialisation, split, batches, flips and random pruning' },
   { key: 'data', type: 'string', help: 'a data folder: HAM10000 (HAM10000_metadata.csv + images), train/ and test/ (optional val/) of class folders, one folder per class, or a CSV of file,label[,group][,split]; default: the embedded 64x64 HAM10000 set' },
   { key: 'layout', type: 'string', choices: ['auto', ...LAYOUTS], help: "the --data folder's layout ('auto': detected from its contents)" },
-  { key: 'imageSize', type: 'number', help: "side the images are resized to (area filter), the model's input size" },
+  { key: 'imageSize', type: 'number', help: "side the images are resized to (as PIL's resize(BOX)), the model's input size" },
   { key: 'normalize', type: 'string', choices: NORMALIZE_MODES, help: "inputs (x - 0.5) / 0.5 ('half'), or by the training part's per-channel mean and std ('dataset')" },
   { key: 'init', type: 'string', help: 'start from this checkpoint (e.g. a dense final.safetensors) and fine-tune it' },
   { key: 'out', type: 'string', help: 'run folder (metrics, checkpoints, split, report)' },
