@@ -68,6 +68,8 @@ describe('class folders (ImageFolder)', () => {
 
   it('reads sorted folder names as classes, every image kind and size at the asked size, with labels and pixels', async () => {
     await writeClassFolders(dir, names, [12, 20, 8]);
+    // A file beside the class folders belongs to no class: not read, not warned about (as ImageFolder).
+    writeFileSync(join(dir, 'README.md'), '# my images\n');
     const loaded = await load(dir);
     expect(detectLayout(dir)).toBe('class-folders');
     expect(loaded.layout).toBe('class-folders');

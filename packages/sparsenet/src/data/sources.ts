@@ -113,11 +113,14 @@ function ham10000Source(dir: string): DataSource {
   return { dir, layout: 'ham10000', classes: [...CLASSES], items, listingFiles: [csvPath], notImages: [] };
 }
 
-/** One folder per class under `root`: the sorted class names, each folder's images (sorted) and the files that are not images. */
+/**
+ * One folder per class under `root`: the sorted class names, each folder's images (sorted) and the files in them
+ * that are not images. Files beside the class folders (a README, a NOTICE) belong to no class and are not read.
+ */
 function classFolders(root: string, dataDir: string): { classes: string[]; images: Map<string, string[]>; notImages: string[] } {
   const entries = readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
   const classes = sortedNames(entries.filter((e) => e.isDirectory()).map((e) => e.name));
-  const notImages = entries.filter((e) => !e.isDirectory()).map((e) => join(root, e.name));
+  const notImages: string[] = [];
   const images = new Map<string, string[]>();
   for (const name of classes) {
     const folder = join(root, name);
