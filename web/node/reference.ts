@@ -51,6 +51,8 @@ async function prepare(dataDir: string, runDir: string, out: string): Promise<vo
     ...DEFAULT_TRAIN_CONFIG,
     model: 'sparsenet', pruner: 'magnitude', scope: 'layer', sparsity: 0.6, schedule: 'oneshot', pruneStart: 1,
     epochs: 2, batchSize: 16, limit: 96, evalBatchSize: 64, data: dataDir, out: runDir, report: false,
+    // Not the defaults, so that the page must take the image size and normalisation from the checkpoint.
+    imageSize: 32, normalize: 'dataset',
   }, { log: () => {} });
   writeRunReport(runDir);
   const trained = performance.now();
