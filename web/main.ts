@@ -6,7 +6,7 @@
  * Everything it finds is kept in `window.sparsenet.state` as JSON-able values.
  */
 import { getDevice, getDeviceInfo, noGrad, parseVariants, runtime, scoped, tensor } from '@sparsenet/tensor';
-import { INPUT_SIZE, LAYER_NAMES, NUM_CLASSES } from '../packages/sparsenet/src/model.js';
+import { LAYER_NAMES } from '../packages/sparsenet/src/model.js';
 import type { MaskSummary, PageApi, PageState, Prediction } from './page/api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from './page/checkpoint.js';
 import { softmax } from '../packages/sparsenet/src/train/metrics.js';
@@ -27,7 +27,8 @@ const state: PageState = {
 
 let loaded: LoadedCheckpoint | null = null;
 const heatmaps = new Map<string, { canvas: HTMLCanvasElement; plan: HeatmapPlan }>();
-let decodedSamples: Promise<Uint8Array[]> | null = null;
+/** The samples decoded at each image size asked for (a checkpoint's run says its size). */
+const decodedSamples = new Map<number, Promise<Uint8Array[]>>();
 
 /** Runs one action at a time with the buttons disabled; errors land in the page and in the state. */
 async function busy(action: () => Promise<void>): Promise<void> {
@@ -47,9 +48,10 @@ async function busy(action: () => Promise<void>): Promise<void> {
   }
 }
 
-function sampleImages(): Promise<Uint8Array[]> {
-  decodedSamples ??= Promise.all(SAMPLES.map(async ({ file }) => decodeImage(await fetchBlob(`samples/${file}`))));
-  return decodedSamples;
+function sampleImages(size?: number): Promise<Uint8Array[]> {
+  const key = size ?? 0;
+  if (!decodedSamples.has(key)) decodedSamples.set(key, Promise.all(SAMPLES.map(async ({ file }) => decodeImage(await fetchBlob(`samples/${file}`), size))));
+  return decodedSamples.get(key)!;
 }
 
 async function fetchBlob(url: string): Promise<Blob> {
@@ -58,18 +60,20 @@ async function fetchBlob(url: string): Promise<Blob> {
   return response.blob();
 }
 
-/** Class probabilities of images with the loaded model, one forward pass for all. */
+/** Class probabilities of images (decoded at the checkpoint's image size) with the loaded model, one forward pass for all. */
 async function predict(images: Uint8Array[], files: string[], labels: (string | undefined)[]): Promise<Prediction[]> {
   if (!loaded) throw new Error('load a checkpoint first');
-  const model = loaded.model;
+  const { model, run } = loaded;
+  const size = run.imageSize;
+  const n = run.classes.length;
   const logits = await scoped(async () => {
-    const x = tensor(normalisedBatch(images), [images.length, 3, INPUT_SIZE, INPUT_SIZE]);
+    const x = tensor(normalisedBatch(images, size, run.normalization), [images.length, 3, size, size]);
     model.eval();
     return (await noGrad(() => model.forward(x)).toArray({ checkFinite: true })) as Float32Array;
   });
   return images.map((rgb, i) => {
-    const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
-    return { file: files[i], dx: labels[i], pixels: Array.from(rgb), logits: row, probabilities: softmax(row) };
+    const row = Array.from(logits.subarray(i * n, (i + 1) * n));
+    return { file: files[i], dx: labels[i], pixels: Array.from(rgb), logits: row, probabilities: softmax(row), classes: [...run.classes] };
   });
 }
 
@@ -78,8 +82,8 @@ function showPredictions(predictions: Prediction[]): void {
     const card = document.createElement('div');
     card.className = 'card';
     const img = document.createElement('img');
-    img.src = imageUrl(Uint8Array.from(p.pixels));
-    const ranked = p.probabilities.map((prob, c) => ({ prob, name: CLASS_NAMES[c] })).sort((a, b) => b.prob - a.prob).slice(0, 3);
+    img.src = imageUrl(Uint8Array.from(p.pixels), Math.round(Math.sqrt(p.pixels.length / 3)));
+    const ranked = p.probabilities.map((prob, c) => ({ prob, name: p.classes[c] })).sort((a, b) => b.prob - a.prob).slice(0, 3);
     card.append(img, Object.assign(document.createElement('div'), { textContent: `${p.file}${p.dx ? ` (true: ${p.dx})` : ''}` }));
     for (const r of ranked) {
       const line = document.createElement('div');
@@ -120,9 +124,10 @@ async function useCheckpoint(bytes: Uint8Array, source: string): Promise<void> {
   const { sparse, widths, metadata } = loaded;
   state.checkpoint = { source, sparse, widths: { ...widths } };
   const about = Object.entries(metadata).filter(([k]) => !k.startsWith('optimizer')).slice(0, 4).map(([k, v]) => `${k} ${v.slice(0, 40)}`).join('; ');
-  $('checkpoint-info').textContent = `${source}: ${sparse ? 'SparseNet' : 'LeNet'} (${Object.entries(widths).map(([k, v]) => `${k} ${v}`).join(', ')})${about ? `; ${about}` : ''}`;
+  const { classes, imageSize } = loaded.run;
+  $('checkpoint-info').textContent = `${source}: ${sparse ? 'SparseNet' : 'LeNet'} (${Object.entries(widths).map(([k, v]) => `${k} ${v}`).join(', ')}), ${classes.length} classes (${classes.join(', ')}) at ${imageSize}x${imageSize}${about ? `; ${about}` : ''}`;
   state.masks = showMasks(loaded);
-  state.predictions = await predict(await sampleImages(), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
+  state.predictions = await predict(await sampleImages(loaded.run.imageSize), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
   showPredictions(state.predictions);
 }
 
@@ -173,7 +178,7 @@ $('image-files').addEventListener('change', (event) => {
   const files = Array.from((event.target as HTMLInputElement).files ?? []);
   if (files.length) {
     void busy(async () => {
-      const images = await Promise.all(files.map((f) => decodeImage(f)));
+      const images = await Promise.all(files.map((f) => decodeImage(f, loaded?.run.imageSize)));
       showPredictions(await predict(images, files.map((f) => f.name), files.map(() => undefined)));
     });
   }

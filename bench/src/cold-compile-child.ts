@@ -4,7 +4,7 @@
  * every variant the tuner may pick), either one after another, timing each first use, or all at once through
  * runner.precompile with a compile helper device where the adapter takes one; prints one JSON line.
  */
-import { DEFAULT_TRAIN_CONFIG, LeNet, loadHam10000Splits, runPrograms, runShapesOf } from '@sparsenet/sparsenet';
+import { DEFAULT_TRAIN_CONFIG, LeNet, loadSplits, runPrograms, runShapesOf } from '@sparsenet/sparsenet';
 import { getDevice, optim, runtime, useCompileHelper, type Program } from '@sparsenet/tensor';
 import * as k from '@sparsenet/kernels-wgsl';
 
@@ -29,7 +29,7 @@ export interface ColdCompileReport {
 async function main(mode: ColdCompileReport['mode'], allVariants: boolean): Promise<void> {
   await getDevice();
   const { runner } = runtime();
-  const data = loadHam10000Splits({ split: { seed: DEFAULT_TRAIN_CONFIG.seed } });
+  const data = await loadSplits({ split: { seed: DEFAULT_TRAIN_CONFIG.seed } });
   const model = new LeNet({ seed: 0 });
   const run = runShapesOf(model, () => new optim.Adam(model.parametersWithMasks(), { lr: DEFAULT_TRAIN_CONFIG.lr }), data, DEFAULT_TRAIN_CONFIG);
   // Each variant of each tuned kernel forced in turn (round-robin), or only the untuned heuristic's picks.

@@ -8,7 +8,7 @@
  *     its theoretical speedup (dense FLOPs / compacted FLOPs).
  */
 import {
-  compactLeNet, compactModel, flops, INPUT_SIZE, LeNet, loadHam10000, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, SparseLeNet, structuredPrune, withMasks,
+  compactLeNet, compactModel, flops, INPUT_SIZE, LeNet, loadDataset, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, SparseLeNet, structuredPrune, withMasks,
   type PrunableLayer,
 } from '@sparsenet/sparsenet';
 import { noGrad, optim, Random, runtime, tensor, type nn, type Tensor } from '@sparsenet/tensor';
@@ -126,7 +126,7 @@ function loadCheckpoint(path: string): LeNet {
 
 /** A dense LeNet trained for one epoch on `limit` images of the embedded set, as the trainer's step does. */
 async function trainBriefly(table: Table, limit: number): Promise<LeNet> {
-  const { dataset } = loadHam10000({ limit, onWarning: () => {} });
+  const { dataset } = await loadDataset({ limit, onWarning: () => {} });
   const model = new LeNet({ seed: 1 });
   const step = new TrainingStep(model, new optim.Adam(model.parametersWithMasks(), { lr: 1e-3 }), syntheticBatch(1, 0));
   const started = performance.now();

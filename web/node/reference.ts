@@ -10,19 +10,18 @@
  *   reference.js predict CHECKPOINT IMAGES_DIR IN.json OUT.json
  *     IN.json holds [{ file, pixels }] (64x64 RGB bytes as the browser decoded IMAGES_DIR/file): writes the
  *     checkpoint's class probabilities for those pixels through the evaluation path (predictLogits), and for
- *     the same files decoded in Node (jpeg-js), with those pixels.
+ *     the same files decoded in Node (sharp), with those pixels.
  * Paths come as arguments: inside the bundle, import.meta.url points at the bundle, not at the sources.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDevice, getDeviceInfo } from '@sparsenet/tensor';
 import { runConformance } from '@sparsenet/tensor/conformance';
-import { DEFAULT_NORMALIZATION, DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
+import { DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
 import { loadCheckpointModel } from '../../packages/sparsenet/src/report/checkpoint-model.js';
 import { loadImages } from '../../packages/sparsenet/src/report/predict.js';
 import { softmax } from '../../packages/sparsenet/src/train/metrics.js';
 import { writeRunReport } from '../../packages/sparsenet/src/report/run-report.js';
-import { INPUT_SIZE, NUM_CLASSES } from '../../packages/sparsenet/src/model.js';
 
 /** What `prepare` writes. */
 export interface PreparedReference {
@@ -53,6 +52,8 @@ async function prepare(dataDir: string, runDir: string, out: string): Promise<vo
     ...DEFAULT_TRAIN_CONFIG,
     model: 'sparsenet', pruner: 'magnitude', scope: 'layer', sparsity: 0.6, schedule: 'oneshot', pruneStart: 1,
     epochs: 2, batchSize: 16, limit: 96, evalBatchSize: 64, data: dataDir, out: runDir, report: false,
+    // Not the defaults, so that the page must take the image size and normalisation from the checkpoint.
+    imageSize: 32, normalize: 'dataset',
   }, { log: () => {} });
   await writeRunReport(runDir);
   const trained = performance.now();
@@ -68,18 +69,19 @@ async function prepare(dataDir: string, runDir: string, out: string): Promise<vo
 
 async function predict(checkpoint: string, imagesDir: string, input: string, out: string): Promise<void> {
   const browser = JSON.parse(readFileSync(input, 'utf8')) as { file: string; pixels: number[] }[];
-  const { model } = await loadCheckpointModel(checkpoint);
+  const { model, run } = await loadCheckpointModel(checkpoint);
+  const { classes, imageSize, normalization } = run;
   const probabilities = async (dataset: ImageDataset): Promise<NodePrediction[]> => {
-    const logits = await predictLogits(model, dataset, { normalization: DEFAULT_NORMALIZATION });
+    const logits = await predictLogits(model, dataset, { normalization });
     return dataset.imageIds.map((file, i) => {
-      const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+      const row = Array.from(logits.subarray(i * classes.length, (i + 1) * classes.length));
       return { file, logits: row, probabilities: softmax(row) };
     });
   };
   const files = browser.map((b) => b.file);
-  const fromBrowser = new ImageDataset(Uint8Array.from(browser.flatMap((b) => b.pixels)), new Int32Array(files.length), files, files, INPUT_SIZE);
-  const decoded = loadImages(files.map((f) => join(imagesDir, f)));
-  const pixels = INPUT_SIZE * INPUT_SIZE * 3;
+  const fromBrowser = new ImageDataset(Uint8Array.from(browser.flatMap((b) => b.pixels)), new Int32Array(files.length), files, files, imageSize, classes);
+  const decoded = await loadImages(files.map((f) => join(imagesDir, f)), imageSize, classes);
+  const pixels = imageSize * imageSize * 3;
   const nodeDecoded = (await probabilities(decoded)).map((p, i) => ({ ...p, file: files[i], pixels: Array.from(decoded.images.subarray(i * pixels, (i + 1) * pixels)) }));
   const result: PredictedReference = { browserPixels: await probabilities(fromBrowser), nodeDecoded };
   writeFileSync(out, JSON.stringify(result));

@@ -23,6 +23,8 @@ export interface Prediction {
   pixels: number[];
   logits: number[];
   probabilities: number[];
+  /** The checkpoint's class names, in the order of logits and probabilities. */
+  classes: string[];
 }
 
 export interface MaskSummary {

@@ -1,16 +1,16 @@
 /**
- * Images as training prepared them, decoded by the browser: a JPEG becomes INPUT_SIZE x INPUT_SIZE RGB bytes
+ * Images as training prepared them, decoded by the browser: an image file becomes size x size RGB bytes
  * (createImageBitmap, resized only when it is not that size already, then read back from an OffscreenCanvas),
- * and a batch becomes normalised NCHW floats.
+ * and a batch becomes NCHW floats normalised as the checkpoint's run was.
  */
 import { INPUT_SIZE } from '../../packages/sparsenet/src/model.js';
-import { DEFAULT_NORMALIZATION, normalizationTable } from '../../packages/sparsenet/src/data/normalization.js';
+import { DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from '../../packages/sparsenet/src/data/normalization.js';
 
 /** RGB bytes, row-major HWC, of an image file. No colour management, so the bytes are the JPEG's own. */
 export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8Array> {
   let bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   if (bitmap.width !== size || bitmap.height !== size) {
-    // Training squashed the aspect ratio with an area filter; 'high' is the browser's nearest equivalent.
+    // Training squashed the aspect ratio with PIL's BOX filter; 'high' is the browser's nearest equivalent.
     const resized = await createImageBitmap(bitmap, { resizeWidth: size, resizeHeight: size, resizeQuality: 'high' });
     bitmap.close();
     bitmap = resized;
@@ -31,8 +31,8 @@ export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8A
 }
 
 /** A batch [N, 3, size, size] of normalised floats from HWC RGB bytes, with gatherBatch's table (no flips). */
-export function normalisedBatch(images: readonly Uint8Array[], size = INPUT_SIZE): Float32Array {
-  const table = normalizationTable(DEFAULT_NORMALIZATION);
+export function normalisedBatch(images: readonly Uint8Array[], size = INPUT_SIZE, normalization: Normalization = DEFAULT_NORMALIZATION): Float32Array {
+  const table = normalizationTable(normalization);
   const plane = size * size;
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((rgb, b) => {

@@ -4,8 +4,10 @@
  * the same kernel variants forced:
  *   - the kernel conformance set: every case passes its float64 reference in the page, and the page's outputs
  *     equal Node's to 1e-5 (max |diff| relative to max |value|, per case and output);
- *   - a checkpoint from a tiny training run in Node classifies the sample images in the page with Node's
- *     evaluation probabilities (1e-5) on the pixels the browser decoded, and its mask heatmaps show pruned cells;
+ *   - a checkpoint from a tiny training run in Node (32x32 inputs, normalised by the data set's mean and std)
+ *     classifies the sample images in the page, decoded at the checkpoint's size, normalised and labelled as its
+ *     run metadata says, with Node's evaluation probabilities (1e-5) on the pixels the browser decoded, and its
+ *     mask heatmaps show pruned cells;
  *   - a few training steps in the page lower the loss;
  *   - the run's report.html, opened from disk, draws its uPlot charts and its inline SVG figures (pixels in the
  *     series' colours).
@@ -169,17 +171,20 @@ describe('the page in Chromium on SwiftShader', () => {
     writeFileSync(join(work, 'pixels.json'), JSON.stringify(predictions.map(({ file, pixels }) => ({ file, pixels }))));
     await nodeReference('predict', join(work, 'run', 'final.safetensors'), SAMPLES_DIR, join(work, 'pixels.json'), join(work, 'predicted.json'));
     const theirs = JSON.parse(readFileSync(join(work, 'predicted.json'), 'utf8')) as PredictedReference;
+    const { run } = JSON.parse(readFileSync(join(work, 'run', 'config.json'), 'utf8'));
+    expect([run.imageSize, run.normalization.mean[0] === 0.5]).toEqual([32, false]);
+    for (const p of predictions) expect([p.pixels.length, p.classes]).toEqual([32 * 32 * 3, [...CLASSES]]);
     let probability = 0;
     let pixel = 0;
     let decodedProbability = 0;
     predictions.forEach((p, i) => {
       p.probabilities.forEach((v, c) => (probability = Math.max(probability, Math.abs(v - theirs.browserPixels[i].probabilities[c]))));
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-      // For information: the browser's JPEG decoder against jpeg-js, and what that does to the probabilities.
+      // For information: the browser's JPEG decoder against sharp (Node's), and what that does to the probabilities.
       p.pixels.forEach((v, j) => (pixel = Math.max(pixel, Math.abs(v - theirs.nodeDecoded[i].pixels[j]))));
       p.probabilities.forEach((v, c) => (decodedProbability = Math.max(decodedProbability, Math.abs(v - theirs.nodeDecoded[i].probabilities[c]))));
     });
-    console.log(`classify: max |p_page - p_node| ${probability.toExponential(2)} on the same pixels; browser vs jpeg-js decoding: max pixel difference ${pixel}, max probability difference ${decodedProbability.toExponential(2)}`);
+    console.log(`classify: max |p_page - p_node| ${probability.toExponential(2)} on the same pixels; browser vs sharp decoding: max pixel difference ${pixel}, max probability difference ${decodedProbability.toExponential(2)}`);
     expect(probability).toBeLessThanOrEqual(1e-5);
   });
 

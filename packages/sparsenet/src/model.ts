@@ -1,5 +1,5 @@
 /**
- * LeNet for 64x64x3 inputs and SparseNet, its masked twin. Layer names and layouts are PyTorch's (conv1,
+ * LeNet for square RGB inputs (64x64 by default) and SparseNet, its masked twin. Layer names and layouts are PyTorch's (conv1,
  * conv2, fc1, fc2, fc3; weight [out, in, kh, kw] / [out, in]), so a checkpoint loads into a plain PyTorch
  * LeNet. Sparse layers carry persistent 0/1 masks as buffers (`weight_mask`, `bias_mask`, PyTorch's pruning
  * names); the kernels multiply weight by mask, and masked Adam keeps pruned weights and moments at zero.
@@ -28,7 +28,14 @@ export interface LeNetOptions {
   sparse?: boolean;
   seed?: number;
   widths?: LeNetWidths;
+  /** Outputs of fc3, one per class. Default NUM_CLASSES (HAM10000's 7). */
+  numClasses?: number;
+  /** Side of the square input; fc1's input follows it. Default INPUT_SIZE (64). */
+  inputSize?: number;
 }
+
+/** The smallest input side whose conv2 output is at least one pixel. */
+export const MIN_INPUT_SIZE = 16;
 
 /** Side of conv2's pooled output for a square input: ((s - 4) / 2 - 4) / 2. */
 export function featureSide(inputSize = INPUT_SIZE): number {
@@ -38,6 +45,8 @@ export function featureSide(inputSize = INPUT_SIZE): number {
 export class LeNet extends nn.Module {
   readonly sparse: boolean;
   readonly widths: LeNetWidths;
+  readonly numClasses: number;
+  readonly inputSize: number;
   readonly conv1: nn.Conv2d;
   readonly conv2: nn.Conv2d;
   readonly fc1: nn.Linear;
@@ -47,24 +56,28 @@ export class LeNet extends nn.Module {
 
   constructor(options: LeNetOptions = {}) {
     super();
-    const { sparse = false, seed = 0, widths = LENET_WIDTHS } = options;
+    const { sparse = false, seed = 0, widths = LENET_WIDTHS, numClasses = NUM_CLASSES, inputSize = INPUT_SIZE } = options;
+    if (!(Number.isInteger(numClasses) && numClasses >= 2)) throw new Error(`LeNet: numClasses must be an integer >= 2, got ${numClasses}`);
+    if (!(Number.isInteger(inputSize) && inputSize >= MIN_INPUT_SIZE)) throw new Error(`LeNet: inputSize must be an integer >= ${MIN_INPUT_SIZE}, got ${inputSize}`);
     this.sparse = sparse;
     this.widths = { ...widths };
-    const side = featureSide();
+    this.numClasses = numClasses;
+    this.inputSize = inputSize;
+    const side = featureSide(inputSize);
     // One seed per layer, so that changing one layer's width leaves the others' initial weights alone.
     this.conv1 = this.registerModule('conv1', new nn.Conv2d(3, widths.conv1, 5, { seed: seed * 8 + 1 }));
     this.conv2 = this.registerModule('conv2', new nn.Conv2d(widths.conv1, widths.conv2, 5, { seed: seed * 8 + 2 }));
     this.fc1 = this.registerModule('fc1', new nn.Linear(widths.conv2 * side * side, widths.fc1, { seed: seed * 8 + 3 }));
     this.fc2 = this.registerModule('fc2', new nn.Linear(widths.fc1, widths.fc2, { seed: seed * 8 + 4 }));
-    this.fc3 = this.registerModule('fc3', new nn.Linear(widths.fc2, NUM_CLASSES, { seed: seed * 8 + 5 }));
+    this.fc3 = this.registerModule('fc3', new nn.Linear(widths.fc2, numClasses, { seed: seed * 8 + 5 }));
     if (sparse) maskLayers(this);
   }
 
-  /** Logits [N, 7] for images [N, 3, 64, 64]; ReLU is fused into the conv and linear kernels, max pooling into the conv op. */
+  /** Logits [N, numClasses] for images [N, 3, inputSize, inputSize]; ReLU is fused into the conv and linear kernels, max pooling into the conv op. */
   forward(x: Tensor): Tensor {
-    const expected = [3, INPUT_SIZE, INPUT_SIZE];
+    const expected = [3, this.inputSize, this.inputSize];
     if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== expected[i])) {
-      throw new Error(`LeNet: input [${x.shape}] is not [N, 3, ${INPUT_SIZE}, ${INPUT_SIZE}]`);
+      throw new Error(`LeNet: input [${x.shape}] is not [N, 3, ${this.inputSize}, ${this.inputSize}]`);
     }
     const { conv1, conv2, fc1, fc2, fc3 } = this;
     let h = conv2d(x, conv1.weight, conv1.bias, { mask: conv1.weightMask, activation: 'relu', maxPool: 2 });

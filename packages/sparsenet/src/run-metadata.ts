@@ -5,7 +5,7 @@
  * before it existed (LeNet on HAM10000, 64x64, (x - 0.5) / 0.5) read as that. No Node imports: the web page
  * rebuilds models with it.
  */
-import { CLASSES } from './data/metadata.js';
+import { CLASSES } from './data/classes.js';
 import { DEFAULT_NORMALIZATION, CHANNELS, type Normalization } from './data/normalization.js';
 
 /** The metadata key a checkpoint stores the run's metadata under. */

@@ -80,14 +80,18 @@ export class SparseModel {
 }
 
 export class SparseLeNet {
-  private constructor(private readonly layers: Record<LayerName, PackedLayer>) {}
+  private constructor(
+    private readonly layers: Record<LayerName, PackedLayer>,
+    /** Side of the square input the layers were trained on. */
+    readonly inputSize: number,
+  ) {}
 
   /** Reads the model's weights and masks back once and packs them. */
   static async pack(model: LeNet): Promise<SparseLeNet> {
-    return SparseLeNet.fromLayers(await model.prunableLayers());
+    return SparseLeNet.fromLayers(await model.prunableLayers(), model.inputSize);
   }
 
-  static fromLayers(layers: readonly PrunableLayer[]): SparseLeNet {
+  static fromLayers(layers: readonly PrunableLayer[], inputSize = INPUT_SIZE): SparseLeNet {
     const byName = new Map(layers.map((l) => [l.name, l]));
     const packed = {} as Record<LayerName, PackedLayer>;
     for (const name of LAYER_NAMES) {
@@ -95,7 +99,7 @@ export class SparseLeNet {
       if (!layer) throw new Error(`SparseLeNet: no layer '${name}' among ${layers.map((l) => l.name).join(', ')}`);
       packed[name] = packLayer(layer);
     }
-    return new SparseLeNet(packed);
+    return new SparseLeNet(packed, inputSize);
   }
 
   /** Per layer: the nonzero weights kept (weight * mask) and their fraction of the layer's weights. */
@@ -103,10 +107,11 @@ export class SparseLeNet {
     return Object.fromEntries(LAYER_NAMES.map((name) => [name, { nonzeros: this.layers[name].weight.nonzeros, density: this.layers[name].weight.density }])) as Record<LayerName, { nonzeros: number; density: number }>;
   }
 
-  /** Logits [N, 7] for images [N, 3, 64, 64]. */
+  /** Logits [N, classes] for images [N, 3, inputSize, inputSize]. */
   forward(x: Tensor): Tensor {
-    if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== INPUT_SIZE || x.shape[3] !== INPUT_SIZE) {
-      throw new Error(`SparseLeNet: input [${x.shape}] is not [N, 3, ${INPUT_SIZE}, ${INPUT_SIZE}]`);
+    const size = this.inputSize;
+    if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== size || x.shape[3] !== size) {
+      throw new Error(`SparseLeNet: input [${x.shape}] is not [N, 3, ${size}, ${size}]`);
     }
     const { conv1, conv2, fc1, fc2, fc3 } = this.layers;
     const conv = (h: Tensor, l: PackedLayer) => maxPool2d(sparseConv2d(h, l.weight as SparseConv2dWeight, l.bias, { activation: 'relu' }), 2);

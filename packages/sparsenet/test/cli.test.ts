@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safetensors } from '@sparsenet/tensor';
 import {
-  CLASSES, LeNet, defaultDataDir, evalCommand, evaluate, evaluateCheckpoint, formatEvaluation, loadCheckpointModel, loadHam10000Splits,
+  CLASSES, LeNet, defaultDataDir, evalCommand, evaluate, evaluateCheckpoint, formatEvaluation, legacyRunMetadata, loadCheckpointModel, loadSplits,
   predictCommand, predictImages, predictLogits, saveModel, softmax, type FinalRecord, type TrainResult,
 } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
@@ -112,10 +112,10 @@ describe('eval and predict', () => {
     const model = new LeNet({ widths, seed: 3 });
     const path = join(work, 'narrow.safetensors');
     try {
-      await saveModel(path, model, { config: JSON.stringify({ limit: TINY_LIMIT, seed: 0 }) });
+      await saveModel(path, model, legacyRunMetadata(false), { config: JSON.stringify({ limit: TINY_LIMIT, seed: 0 }) });
       const e = await evaluateCheckpoint({ checkpoint: path });
       expect(e.architecture).toEqual({ sparse: false, widths });
-      const data = loadHam10000Splits({ limit: TINY_LIMIT, split: { seed: 0 }, onWarning: () => {} });
+      const data = await loadSplits({ limit: TINY_LIMIT, split: { seed: 0 }, onWarning: () => {} });
       const want = await evaluate(model, data.test);
       expect(e.metrics.confusion).toEqual(want.confusion);
       expectNear(e.metrics.loss, want.loss, 'loss');
@@ -139,7 +139,7 @@ describe('eval and predict', () => {
   });
 
   it("predict: probabilities sum to 1 and equal the softmax of evaluate's logits for the same images", async () => {
-    const data = loadHam10000Splits({ limit: TINY_LIMIT, split: join(run.outDir, 'split.csv'), onWarning: () => {} });
+    const data = await loadSplits({ limit: TINY_LIMIT, split: join(run.outDir, 'split.csv'), onWarning: () => {} });
     const picked = [0, 1, 2];
     const files = picked.map((i) => join(defaultDataDir(), 'images', `${data.test.imageIds[i]}.jpg`));
     const predictions = await predictImages(checkpoint, files);
@@ -180,13 +180,13 @@ describe('eval and predict', () => {
     const truncated = join(work, 'truncated.jpg');
     const bytes = readFileSync(good);
     writeFileSync(truncated, bytes.subarray(0, bytes.length >> 1));
-    await expect(predictImages(checkpoint, [truncated])).rejects.toThrow(`predict: corrupt JPEG ${truncated}`);
+    await expect(predictImages(checkpoint, [truncated])).rejects.toThrow(`predict: corrupt or unreadable image ${truncated}`);
     const text = join(work, 'text.jpg');
     writeFileSync(text, 'not a picture');
-    await expect(predictImages(checkpoint, [text])).rejects.toThrow(`predict: corrupt JPEG ${text}`);
+    await expect(predictImages(checkpoint, [text])).rejects.toThrow(`predict: corrupt or unreadable image ${text}`);
     const noCheckpoint = join(work, 'none.safetensors');
     await expect(predictImages(noCheckpoint, [good])).rejects.toThrow(`checkpoint ${noCheckpoint}: cannot read (ENOENT)`);
-    await expect(predictCommand(['--checkpoint', checkpoint], () => {})).rejects.toThrow('predict: give at least one JPEG image');
+    await expect(predictCommand(['--checkpoint', checkpoint], () => {})).rejects.toThrow('predict: give at least one image');
   });
 
   it('softmax is exact for huge logits', () => {

@@ -12,7 +12,7 @@ function dataset(n: number, labelOf = (i: number) => i % CLASSES.length): ImageD
   for (let i = 0; i < images.length; i++) images[i] = random.int(256);
   const ids = Array.from({ length: n }, (_, i) => `img${i}`);
   const lesions = Array.from({ length: n }, (_, i) => `les${i >> 1}`);
-  return new ImageDataset(images, Int32Array.from(ids, (_, i) => labelOf(i)), ids, lesions, SIZE);
+  return new ImageDataset(images, Int32Array.from(ids, (_, i) => labelOf(i)), ids, lesions, SIZE, CLASSES);
 }
 
 /** Plain reference: image i as float CHW, (v/255 - mean)/std, mirrored as asked. */
@@ -47,7 +47,7 @@ describe('normalisation and flips', () => {
     expect(x).toHaveLength(2 * PIXELS);
     expectNear(x.subarray(0, PIXELS), reference(data, 2, false, false));
     expectNear(x.subarray(PIXELS), reference(data, 0, false, false));
-    const extremes = new ImageDataset(new Uint8Array(PIXELS).fill(255).fill(0, 0, 3), new Int32Array([0]), ['a'], ['a'], SIZE);
+    const extremes = new ImageDataset(new Uint8Array(PIXELS).fill(255).fill(0, 0, 3), new Int32Array([0]), ['a'], ['a'], SIZE, CLASSES);
     const e = gatherBatch(extremes, [0]);
     expect([e[0], e[SIZE * SIZE], e[1]]).toEqual([-1, -1, 1]);
   });
@@ -78,10 +78,10 @@ describe('ImageDataset', () => {
     expect([parts.train.count, parts.val.count, parts.test.count]).toEqual([2, 2, 2]);
     expect(parts.test.labels).toEqual(Int32Array.from([4, 5]));
     assignment.set('img5', 'train');
-    expect(() => data.split(assignment)).toThrow('ImageDataset.split: 1 lesions have images on two sides (les2)');
+    expect(() => data.split(assignment)).toThrow('ImageDataset.split: 1 groups have images on two sides (les2)');
     assignment.delete('img5');
     expect(() => data.split(assignment)).toThrow('ImageDataset.split: the split names no part for img5');
-    expect(() => new ImageDataset(new Uint8Array(3), new Int32Array(1), ['a'], ['a'], SIZE)).toThrow('do not describe the same 1 images of 5x5x3');
+    expect(() => new ImageDataset(new Uint8Array(3), new Int32Array(1), ['a'], ['a'], SIZE, CLASSES)).toThrow('do not describe the same 1 images of 5x5x3');
   });
 });
 

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CLASSES,
-  countByClass,
   defaultDataDir,
-  lesionsOnSeveralSides,
+  groupsOnSeveralSides,
   readMetadata,
   readSplitCsv,
   SPLIT_NAMES,
@@ -21,6 +20,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The real metadata (10,015 rows, 7,470 lesions), from the embedded set. */
 const rows = readMetadata(join(defaultDataDir(), 'HAM10000_metadata.csv'));
+const grouped = (part: readonly MetadataRow[]) => part.map((r) => ({ id: r.imageId, group: r.lesionId }));
+
+/** Images per class, in CLASSES order. */
+function countByClass(labels: readonly number[]): number[] {
+  const counts = CLASSES.map(() => 0);
+  for (const label of labels) counts[label]++;
+  return counts;
+}
 
 function labelsOf(part: string, assignment: SplitAssignment): number[] {
   return rows.filter((r) => assignment.get(r.imageId) === part).map((r) => r.label);
@@ -32,7 +39,7 @@ describe('lesion split', () => {
   it('puts every image on one side and no lesion on two', () => {
     expect(rows).toHaveLength(10015);
     expect(split.size).toBe(rows.length);
-    expect(lesionsOnSeveralSides(rows, split)).toEqual([]);
+    expect(groupsOnSeveralSides(grouped(rows), split)).toEqual([]);
     const sizes = SPLIT_NAMES.map((name) => labelsOf(name, split).length);
     expect(Math.abs(sizes[2] / rows.length - 0.2)).toBeLessThan(0.005);
     expect(Math.abs(sizes[1] / (sizes[0] + sizes[1]) - 0.1)).toBeLessThan(0.005);
@@ -55,21 +62,21 @@ describe('lesion split', () => {
     const other = splitByLesion(rows, { seed: 1 });
     const moved = rows.filter((r) => other.get(r.imageId) !== split.get(r.imageId)).length;
     expect(moved).toBeGreaterThan(1000);
-    expect(lesionsOnSeveralSides(rows, other)).toEqual([]);
+    expect(groupsOnSeveralSides(grouped(rows), other)).toEqual([]);
   });
 
   it('honours the fractions, including no validation part', () => {
     const noVal = splitByLesion(rows, { testFraction: 0.3, valFraction: 0 });
     expect(labelsOf('val', noVal)).toHaveLength(0);
     expect(Math.abs(labelsOf('test', noVal).length / rows.length - 0.3)).toBeLessThan(0.005);
-    expect(() => splitByLesion(rows, { testFraction: 1 })).toThrow('splitByLesion: testFraction must be in [0, 1), got 1');
+    expect(() => splitByLesion(rows, { testFraction: 1 })).toThrow('splitByGroup: testFraction must be in [0, 1), got 1');
   });
 
   it('finds a lesion on two sides', () => {
     const small: MetadataRow[] = rows.slice(0, 4);
     const broken: SplitAssignment = new Map(small.map((r, i) => [r.imageId, i === 0 ? 'test' : 'train']));
     // The first two rows of the real CSV are one lesion (HAM_0000118).
-    expect(lesionsOnSeveralSides(small, broken)).toEqual([small[0].lesionId]);
+    expect(groupsOnSeveralSides(grouped(small), broken)).toEqual([small[0].lesionId]);
   });
 
   it('round-trips through split.csv', () => {

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { SkippedImage } from './images.js';
 
 /** Bump when decoding, resizing or the cache layout changes: every cache made before is then remade. */
-export const DATA_CODE_VERSION = 1;
+export const DATA_CODE_VERSION = 2;
 
 const MAGIC = 'SNDC';
 const FORMAT = 1;
@@ -22,19 +22,28 @@ export function defaultCacheDir(): string {
 }
 
 export interface CacheKey {
-  /** The metadata CSV's bytes. */
-  csv: Uint8Array;
-  /** Every image file used, in row order; null where an image was missing. */
+  layout: string;
+  /** The class names in label order. */
+  classes: readonly string[];
+  /** Bytes of the files the listing comes from (a CSV), if any. */
+  listing: readonly Uint8Array[];
+  /** Every image id and file used, in listing order; the file null where an image was missing. */
+  ids: readonly string[];
   files: readonly (string | null)[];
   size: number;
   limit: number;
 }
 
-/** Hex SHA-256 over the CSV's hash, each image's path, size and mtime, the image size, the row limit and DATA_CODE_VERSION. */
+/**
+ * Hex SHA-256 over the layout, the classes, the listing files' hashes, each image's id, path, size and mtime, the
+ * image size, the row limit and DATA_CODE_VERSION.
+ */
 export function fingerprint(key: CacheKey): string {
   const hash = createHash('sha256');
-  hash.update(`sparsenet-data v${DATA_CODE_VERSION} size ${key.size} limit ${key.limit}\n`);
-  hash.update(`csv ${createHash('sha256').update(key.csv).digest('hex')}\n`);
+  hash.update(`sparsenet-data v${DATA_CODE_VERSION} ${key.layout} size ${key.size} limit ${key.limit}\n`);
+  hash.update(`classes ${JSON.stringify(key.classes)}\n`);
+  for (const bytes of key.listing) hash.update(`listing ${createHash('sha256').update(bytes).digest('hex')}\n`);
+  hash.update(`ids ${createHash('sha256').update(JSON.stringify(key.ids)).digest('hex')}\n`);
   for (const file of key.files) {
     if (file === null) {
       hash.update('missing\n');
@@ -46,10 +55,10 @@ export function fingerprint(key: CacheKey): string {
   return hash.digest('hex');
 }
 
-/** The cache file for a source folder, image size and row limit (its contents say which fingerprint it holds). */
-export function cacheFile(cacheDir: string, sourceDir: string, size: number, limit: number): string {
+/** The cache file for a data set, its layout, image size and row limit (its contents say which fingerprint it holds). */
+export function cacheFile(cacheDir: string, sourceDir: string, layout: string, size: number, limit: number): string {
   const id = createHash('sha256').update(`${resolve(sourceDir)}\n${limit}`).digest('hex').slice(0, 16);
-  return join(cacheDir, `ham10000-${size}px-${id}.bin`);
+  return join(cacheDir, `${layout}-${size}px-${id}.bin`);
 }
 
 export interface CachedImages {
@@ -58,7 +67,7 @@ export interface CachedImages {
   images: Uint8Array;
   labels: Int32Array;
   imageIds: string[];
-  lesionIds: string[];
+  groups: string[];
   skipped: SkippedImage[];
 }
 
@@ -67,7 +76,7 @@ interface Header {
   size: number;
   count: number;
   imageIds: string[];
-  lesionIds: string[];
+  groups: string[];
   skipped: SkippedImage[];
 }
 
@@ -101,7 +110,7 @@ export function readCache(file: string, expected: string): CachedImages | null {
     images: new Uint8Array(bytes.buffer, bytes.byteOffset + imagesAt, imageBytes),
     labels,
     imageIds: header.imageIds,
-    lesionIds: header.lesionIds,
+    groups: header.groups,
     skipped: header.skipped,
   };
 }
@@ -114,7 +123,7 @@ export function writeCache(file: string, data: CachedImages): void {
     size: data.size,
     count: data.labels.length,
     imageIds: data.imageIds,
-    lesionIds: data.lesionIds,
+    groups: data.groups,
     skipped: data.skipped,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');

@@ -3,12 +3,10 @@
  * shuffling or class-balanced sampling, with a state that a resumed run restores to draw the same batches.
  */
 import { Random } from '@sparsenet/tensor';
-import { CLASSES, countByClass } from './metadata.js';
 import { CHANNELS, DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from './normalization.js';
-import { lesionsOnSeveralSides, SPLIT_NAMES, type SplitAssignment, type SplitName } from './split.js';
+import { groupsOnSeveralSides, SPLIT_NAMES, type SplitAssignment, type SplitName } from './split.js';
 
-
-/** N square RGB images as bytes [N, size, size, 3] (HWC, as decoded) with labels in CLASSES order. */
+/** N square RGB images as bytes [N, size, size, 3] (HWC, as decoded) with labels: label i is classes[i]. */
 export class ImageDataset {
   readonly count: number;
 
@@ -16,25 +14,29 @@ export class ImageDataset {
     readonly images: Uint8Array,
     readonly labels: Int32Array,
     readonly imageIds: readonly string[],
-    readonly lesionIds: readonly string[],
+    /** Per image, its group (HAM10000's lesion_id): a split keeps a group on one side. */
+    readonly groups: readonly string[],
     readonly size: number,
+    readonly classes: readonly string[],
   ) {
     this.count = labels.length;
     const pixels = size * size * CHANNELS;
-    if (images.length !== this.count * pixels || imageIds.length !== this.count || lesionIds.length !== this.count) {
+    if (images.length !== this.count * pixels || imageIds.length !== this.count || groups.length !== this.count) {
       throw new Error(
         `ImageDataset: ${images.length} image bytes, ${labels.length} labels, ${imageIds.length} image ids and ` +
-          `${lesionIds.length} lesion ids do not describe the same ${this.count} images of ${size}x${size}x${CHANNELS}`,
+          `${groups.length} groups do not describe the same ${this.count} images of ${size}x${size}x${CHANNELS}`,
       );
     }
     for (let i = 0; i < this.count; i++) {
-      if (!(labels[i] >= 0 && labels[i] < CLASSES.length)) throw new Error(`ImageDataset: label ${labels[i]} of ${imageIds[i]} is not a class index`);
+      if (!(labels[i] >= 0 && labels[i] < classes.length)) throw new Error(`ImageDataset: label ${labels[i]} of ${imageIds[i]} is not a class index (${classes.length} classes)`);
     }
   }
 
-  /** Images per class, in CLASSES order. */
+  /** Images per class, in class order. */
   classCounts(): number[] {
-    return countByClass(this.labels);
+    const counts = new Array<number>(this.classes.length).fill(0);
+    for (const label of this.labels) counts[label]++;
+    return counts;
   }
 
   /** A copy holding the given images, in the given order. */
@@ -43,19 +45,19 @@ export class ImageDataset {
     const images = new Uint8Array(indices.length * pixels);
     const labels = new Int32Array(indices.length);
     const imageIds: string[] = [];
-    const lesionIds: string[] = [];
+    const groups: string[] = [];
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
       if (!(i >= 0 && i < this.count)) throw new Error(`ImageDataset.subset: index ${i} out of range [0, ${this.count})`);
       images.set(this.images.subarray(i * pixels, (i + 1) * pixels), k * pixels);
       labels[k] = this.labels[i];
       imageIds.push(this.imageIds[i]);
-      lesionIds.push(this.lesionIds[i]);
+      groups.push(this.groups[i]);
     }
-    return new ImageDataset(images, labels, imageIds, lesionIds, this.size);
+    return new ImageDataset(images, labels, imageIds, groups, this.size, this.classes);
   }
 
-  /** The train, val and test parts named by `assignment`; throws if an image has no part or a lesion has two. */
+  /** The train, val and test parts named by `assignment`; throws if an image has no part or a group has two. */
   split(assignment: SplitAssignment): Record<SplitName, ImageDataset> {
     const members: Record<SplitName, number[]> = { train: [], val: [], test: [] };
     for (let i = 0; i < this.count; i++) {
@@ -63,10 +65,10 @@ export class ImageDataset {
       if (name === undefined) throw new Error(`ImageDataset.split: the split names no part for ${this.imageIds[i]}`);
       members[name].push(i);
     }
-    const rows = this.imageIds.map((imageId, i) => ({ imageId, lesionId: this.lesionIds[i] }));
-    const leaks = lesionsOnSeveralSides(rows, assignment);
+    const rows = this.imageIds.map((id, i) => ({ id, group: this.groups[i] }));
+    const leaks = groupsOnSeveralSides(rows, assignment);
     if (leaks.length > 0) {
-      throw new Error(`ImageDataset.split: ${leaks.length} lesions have images on two sides (${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''})`);
+      throw new Error(`ImageDataset.split: ${leaks.length} groups have images on two sides (${leaks.slice(0, 5).join(', ')}${leaks.length > 5 ? ', ...' : ''})`);
     }
     const parts = {} as Record<SplitName, ImageDataset>;
     for (const name of SPLIT_NAMES) parts[name] = this.subset(members[name]);
@@ -187,7 +189,7 @@ export class BatchLoader {
     if (dataset.count === 0) throw new Error('BatchLoader: the dataset is empty');
     if (this.batchesPerEpoch === 0) throw new Error(`BatchLoader: ${this.epochSize} images make no full batch of ${batchSize} (dropLast)`);
     normalizationTable(this.options.normalization);
-    const members = CLASSES.map(() => [] as number[]);
+    const members = dataset.classes.map(() => [] as number[]);
     for (let i = 0; i < dataset.count; i++) members[dataset.labels[i]].push(i);
     this.byClass = members.filter((m) => m.length > 0).map((m) => Int32Array.from(m));
     this.state = { epoch: 0, batch: 0, random: new Random(this.options.seed).getState() };

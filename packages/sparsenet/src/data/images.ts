@@ -1,8 +1,10 @@
-/** Finding HAM10000 JPEGs on disk, decoding them, and resizing with an area (box) filter. */
+/** Finding HAM10000 JPEGs on disk, decoding image files, resizing as PIL's BOX filter does, encoding JPEGs. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
+import sharp from 'sharp';
 
 /** Folders (relative to the CSV's folder) where users keep the HAM10000 JPEGs, searched in this order after the folder itself. */
 export const IMAGE_FOLDERS = ['images', 'HAM10000_images_part_1', 'HAM10000_images_part_2'] as const;
@@ -35,7 +37,8 @@ export interface SkippedImage {
   imageId: string;
   /** The file, or null when none was found. */
   file: string | null;
-  reason: 'missing' | 'corrupt';
+  /** No file; a file that would not decode; a file that is not an image by its name. */
+  reason: 'missing' | 'corrupt' | 'not-image';
   message: string;
 }
 
@@ -46,31 +49,45 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-/** Decodes a JPEG to RGB; throws a message naming the file when it is corrupt or truncated. */
-export function decodeJpeg(bytes: Uint8Array, file: string): RgbImage {
-  let image: { width: number; height: number; data: Uint8Array };
+/** The file types read, by extension (lower case): what ImageFolder users have, and what sharp decodes. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+
+/** Largest decoded picture accepted, in pixels: a guard against decompression bombs, far above any photo. */
+const MAX_INPUT_PIXELS = 100e6;
+
+/**
+ * Decodes a JPEG, PNG or WebP file's bytes to 8-bit RGB with sharp (libvips, libjpeg-turbo's decoder: the
+ * pixels PIL gets): grey is replicated, alpha dropped (PIL's convert('RGB')), embedded ICC profiles ignored (as
+ * PIL ignores them). A corrupt or truncated file throws a message naming it.
+ */
+export async function decodeImage(bytes: Uint8Array, file: string): Promise<RgbImage> {
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    // Strict decoding: a truncated file must fail here instead of yielding a half-grey picture.
-    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: 50 });
+    decoded = await sharp(bytes, { failOn: 'truncated', ignoreIcc: true, limitInputPixels: MAX_INPUT_PIXELS })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new Error(`corrupt JPEG ${file}: ${(err as Error).message}`);
+    throw new Error(`corrupt or unreadable image ${file}: ${(err as Error).message}`);
   }
-  if (!(image.width > 0 && image.height > 0) || image.data.length !== image.width * image.height * 3) {
-    throw new Error(`corrupt JPEG ${file}: decoded to ${image.width}x${image.height}`);
+  const { width, height, channels } = decoded.info;
+  if (channels !== 3 || decoded.data.length !== width * height * 3) {
+    throw new Error(`corrupt or unreadable image ${file}: decoded to ${width}x${height}x${channels}`);
   }
-  return image;
+  return { width, height, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) };
 }
 
-/** Reads, decodes and area-resizes one JPEG to [size, size, 3] bytes at `offset` in `out`. Throws naming the file. */
-export function loadImageInto(file: string, size: number, out: Uint8Array, offset: number): void {
+/** Reads, decodes and resizes (PIL's BOX) one image to [size, size, 3] bytes at `offset` in `out`. Throws naming the file. */
+export async function loadImageInto(file: string, size: number, out: Uint8Array, offset: number): Promise<void> {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = await readFile(file);
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const image = decodeJpeg(bytes, file);
-  resizeArea(image.data, image.width, image.height, 3, size, size, out, offset);
+  const image = await decodeImage(bytes, file);
+  resizeBox(image.data, image.width, image.height, 3, size, size, out, offset);
 }
 
 type JpegEncoder = { encode(image: { width: number; height: number; data: Uint8Array }, quality: number): Uint8Array };
@@ -111,59 +128,76 @@ export function encodeJpeg(image: RgbImage, quality: number): Uint8Array {
   return reused ? reused.encode(raw, quality) : jpeg.encode(raw, quality).data;
 }
 
-/** For each output pixel along one axis: `taps` source indices and their weights (the overlap of the pixel's footprint). */
+/** For each output pixel along one axis: its first source index, its tap count and `taps` fixed-point weights. */
 interface AxisFilter {
   taps: number;
-  index: Int32Array;
-  weight: Float64Array;
+  first: Int32Array;
+  count: Int32Array;
+  weight: Int32Array;
 }
 
-const axisFilters = new Map<string, AxisFilter>();
-let scratch = new Float64Array(0);
+/** Pillow's fixed-point precision for 8-bit images: weights are integers in units of 2^-22. */
+const PRECISION_BITS = 22;
+const ONE = 2 ** PRECISION_BITS;
 
-/** Area weights for resampling `from` pixels to `to`: output pixel o covers [o*s, (o+1)*s) in source units, s = from/to. */
-function areaFilter(from: number, to: number): AxisFilter {
+const boxFilters = new Map<string, AxisFilter>();
+
+/**
+ * Pillow's BOX weights for resampling `from` pixels to `to` (Resample.c's precompute_coeffs and
+ * normalize_coeffs_8bpc): output pixel o is centred at (o + 0.5) * s in source units, s = from/to; each source
+ * pixel whose centre lies in its footprint (-s/2, s/2] weighs the same (for s < 1, the nearest one). Not the area
+ * overlap: at 1.5:1 the outputs alternate between two sources and one, as PIL's do.
+ */
+function boxFilter(from: number, to: number): AxisFilter {
   const key = `${from}>${to}`;
-  const cached = axisFilters.get(key);
+  const cached = boxFilters.get(key);
   if (cached) return cached;
   const scale = from / to;
-  // Footprints [lo, hi) in source pixels; a sliver below 1e-9 (rounding) is not a tap.
-  const span = (o: number) => {
-    const lo = o * scale;
-    const hi = Math.min(from, (o + 1) * scale);
-    return { lo, hi, first: Math.floor(lo + 1e-9), end: Math.ceil(hi - 1e-9) };
-  };
-  let taps = 1;
+  const filterScale = Math.max(scale, 1);
+  const support = 0.5 * filterScale;
+  const taps = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(to);
+  const count = new Int32Array(to);
+  const weight = new Int32Array(to * taps);
+  const box = (x: number): number => (x > -0.5 && x <= 0.5 ? 1 : 0);
   for (let o = 0; o < to; o++) {
-    const { first, end } = span(o);
-    taps = Math.max(taps, end - first);
+    const center = (o + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(center - support + 0.5));
+    const hi = Math.min(from, Math.trunc(center + support + 0.5));
+    const w = Array.from({ length: hi - lo }, (_, k) => box((k + lo - center + 0.5) / filterScale));
+    const total = w.reduce((a, b) => a + b, 0);
+    first[o] = lo;
+    count[o] = hi - lo;
+    w.forEach((v, k) => (weight[o * taps + k] = Math.trunc(0.5 + (total ? v / total : v) * ONE)));
   }
-  const index = new Int32Array(to * taps);
-  const weight = new Float64Array(to * taps);
-  for (let o = 0; o < to; o++) {
-    const { lo, hi, first, end } = span(o);
-    let total = 0;
-    for (let k = 0; k < taps; k++) {
-      // Taps past the footprint keep weight 0 and point at its first pixel.
-      const s = first + k < end ? first + k : first;
-      index[o * taps + k] = s;
-      if (first + k < end) total += weight[o * taps + k] = Math.min(hi, s + 1) - Math.max(lo, s);
-    }
-    // Weights sum to exactly 1, so a constant picture stays that constant.
-    for (let k = 0; k < taps; k++) weight[o * taps + k] /= total;
-  }
-  const filter = { taps, index, weight };
-  axisFilters.set(key, filter);
+  const filter = { taps, first, count, weight };
+  boxFilters.set(key, filter);
   return filter;
 }
 
+/** One pass of a separable resample along an axis: `lines` lines of `from` samples (`stride` apart) to `to`, rounded to bytes as Pillow's. */
+function resamplePass(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, filter: AxisFilter, lines: number, to: number, step: number, lineStep: number, outStep: number, outLineStep: number): void {
+  const { taps, first, count, weight } = filter;
+  for (let line = 0; line < lines; line++) {
+    for (let o = 0; o < to; o++) {
+      let acc = ONE / 2;
+      const base = srcOffset + line * lineStep + first[o] * step;
+      for (let k = 0; k < count[o]; k++) acc += src[base + k * step] * weight[o * taps + k];
+      const v = Math.floor(acc / ONE);
+      dst[dstOffset + line * outLineStep + o * outStep] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+}
+
+let scratch = new Uint8Array(0);
+
 /**
- * Resizes interleaved [height, width, channels] bytes to [outHeight, outWidth, channels] with an area filter (each
- * output pixel is the mean of the source area it covers), separably: rows first, then columns. Aspect ratio is
- * not kept (a 4:3 picture is squashed to 1:1, as the seed's Resize((64, 64)) does). Writes into `out` at
- * `outOffset` when given.
+ * Resizes interleaved [height, width, channels] bytes to [outHeight, outWidth, channels] exactly as Pillow's
+ * resize(..., Image.BOX) does (rows first, rounded to bytes, then columns; an axis of unchanged size is not
+ * resampled). Aspect ratio is not kept (a 4:3 picture is squashed to 1:1, as the seed's Resize((64, 64)) does).
+ * Writes into `out` at `outOffset` when given.
  */
-export function resizeArea(
+export function resizeBox(
   src: Uint8Array,
   width: number,
   height: number,
@@ -174,43 +208,26 @@ export function resizeArea(
   outOffset = 0,
 ): Uint8Array {
   if (src.length !== width * height * channels) {
-    throw new Error(`resizeArea: source has ${src.length} bytes, expected ${width}x${height}x${channels}`);
+    throw new Error(`resizeBox: source has ${src.length} bytes, expected ${width}x${height}x${channels}`);
   }
   if (outOffset + outWidth * outHeight * channels > out.length) {
-    throw new Error(`resizeArea: output of ${out.length} bytes cannot hold ${outWidth}x${outHeight}x${channels} at offset ${outOffset}`);
+    throw new Error(`resizeBox: output of ${out.length} bytes cannot hold ${outWidth}x${outHeight}x${channels} at offset ${outOffset}`);
   }
-  if (outWidth === width && outHeight === height) {
-    out.set(src, outOffset);
+  let rows = src;
+  if (outWidth !== width) {
+    // Horizontal pass into [height, outWidth, channels] bytes, in a scratch buffer kept between calls.
+    if (scratch.length < height * outWidth * channels) scratch = new Uint8Array(height * outWidth * channels);
+    const filter = boxFilter(width, outWidth);
+    for (let c = 0; c < channels; c++) resamplePass(src, c, scratch, c, filter, height, outWidth, channels, width * channels, channels, outWidth * channels);
+    rows = scratch;
+  }
+  if (outHeight === height) {
+    out.set(rows.subarray(0, outWidth * height * channels), outOffset);
     return out;
   }
-  const { taps: xTaps, index: xIndex, weight: xWeight } = areaFilter(width, outWidth);
-  const { taps: yTaps, index: yIndex, weight: yWeight } = areaFilter(height, outHeight);
-  // Horizontal pass: [height, outWidth, channels] in float64, in a scratch buffer kept between calls.
+  // Vertical pass: each column of each channel is a line.
+  const filter = boxFilter(height, outHeight);
   const rowStride = outWidth * channels;
-  if (scratch.length < height * rowStride) scratch = new Float64Array(height * rowStride);
-  const tmp = scratch;
-  for (let y = 0; y < height; y++) {
-    const srcRow = y * width * channels;
-    let t = y * rowStride;
-    for (let ox = 0; ox < outWidth; ox++) {
-      const base = ox * xTaps;
-      for (let c = 0; c < channels; c++) {
-        let acc = 0;
-        for (let k = 0; k < xTaps; k++) acc += xWeight[base + k] * src[srcRow + xIndex[base + k] * channels + c];
-        tmp[t++] = acc;
-      }
-    }
-  }
-  // Vertical pass, rounded to bytes.
-  for (let oy = 0; oy < outHeight; oy++) {
-    const base = oy * yTaps;
-    let o = outOffset + oy * rowStride;
-    for (let i = 0; i < rowStride; i++) {
-      let acc = 0;
-      for (let k = 0; k < yTaps; k++) acc += yWeight[base + k] * tmp[yIndex[base + k] * rowStride + i];
-      const v = Math.round(acc);
-      out[o++] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
+  resamplePass(rows, 0, out, outOffset, filter, rowStride, outHeight, rowStride, 1, rowStride, 1);
   return out;
 }

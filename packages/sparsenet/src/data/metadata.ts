@@ -1,10 +1,9 @@
 /** HAM10000_metadata.csv: parsing and validation. */
 import { readFileSync } from 'node:fs';
+import { CLASSES, type ClassName } from './classes.js';
 import { columnIndices, parseCsv } from './csv.js';
 
-/** The seven diagnoses in label order: label i is CLASSES[i]. */
-export const CLASSES = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'] as const;
-export type ClassName = (typeof CLASSES)[number];
+export { CLASSES, type ClassName };
 
 export const METADATA_FILE = 'HAM10000_metadata.csv';
 
@@ -55,11 +54,4 @@ export function readMetadata(file: string, limit = Infinity): MetadataRow[] {
     throw new Error(`cannot read the HAM10000 metadata ${file}: ${(err as Error).message}`);
   }
   return parseMetadata(text, file, limit);
-}
-
-/** Images per class, in CLASSES order. */
-export function countByClass(labels: ArrayLike<number>): number[] {
-  const counts = new Array<number>(CLASSES.length).fill(0);
-  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
-  return counts;
 }

@@ -1,6 +1,6 @@
 /**
- * Train/val/test split grouped by lesion_id (no lesion on two sides) and stratified by dx, from a seed; and its
- * split.csv form (`image_id,split`).
+ * Train/val/test split grouped (no HAM10000 lesion, no CSV group on two sides) and stratified by class, from a
+ * seed; parts a layout fixes (split folders) kept; and its split.csv form (`image_id,split`).
  */
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@sparsenet/viz';
@@ -24,6 +24,14 @@ export interface SplitOptions {
 export const DEFAULT_SPLIT: Required<SplitOptions> = { seed: 0, testFraction: 0.2, valFraction: 0.1 };
 export const SPLIT_FILE = 'split.csv';
 
+/** An image as the splitter sees it: its id, its group and its class. */
+export interface SplitRow {
+  id: string;
+  group: string;
+  label: number;
+}
+
+/** A group of images that goes to one side. */
 interface Lesion {
   id: string;
   imageIds: string[];
@@ -52,23 +60,23 @@ function holdOut(lesions: Lesion[], target: number): { held: Lesion[]; rest: Les
 const countImages = (lesions: Lesion[]) => lesions.reduce((sum, l) => sum + l.imageIds.length, 0);
 
 /**
- * Splits metadata rows into train/val/test. All images of a lesion go to one side; within each dx the lesions are
+ * Splits rows into train/val/test. All images of a group go to one side; within each class the groups are
  * shuffled by the seed and held out until test has testFraction of the class's images, then val takes valFraction
- * of what is left. The result depends only on the rows' (lesion_id, image_id, dx) and the options, not on row order.
+ * of what is left. The result depends only on the rows' (group, id, label) and the options, not on row order.
  */
-export function splitByLesion(rows: readonly MetadataRow[], options: SplitOptions = {}): SplitAssignment {
+export function splitByGroup(rows: readonly SplitRow[], numClasses: number, options: SplitOptions = {}): SplitAssignment {
   const { seed, testFraction, valFraction } = { ...DEFAULT_SPLIT, ...options };
   for (const [name, f] of [['testFraction', testFraction], ['valFraction', valFraction]] as const) {
-    if (!(f >= 0 && f < 1)) throw new Error(`splitByLesion: ${name} must be in [0, 1), got ${f}`);
+    if (!(f >= 0 && f < 1)) throw new Error(`splitByGroup: ${name} must be in [0, 1), got ${f}`);
   }
-  // A lesion is stratified by the dx of its first image (in HAM10000 every lesion has a single dx).
+  // A group is stratified by the class of its first image (in HAM10000 every lesion has a single dx).
   const lesions = new Map<string, Lesion & { label: number }>();
   for (const row of rows) {
-    const lesion = lesions.get(row.lesionId);
-    if (lesion) lesion.imageIds.push(row.imageId);
-    else lesions.set(row.lesionId, { id: row.lesionId, imageIds: [row.imageId], label: row.label });
+    const lesion = lesions.get(row.group);
+    if (lesion) lesion.imageIds.push(row.id);
+    else lesions.set(row.group, { id: row.group, imageIds: [row.id], label: row.label });
   }
-  const byClass: Lesion[][] = CLASSES.map(() => []);
+  const byClass: Lesion[][] = Array.from({ length: numClasses }, () => []);
   for (const lesion of lesions.values()) byClass[lesion.label].push(lesion);
   const random = new Random(seed);
   const assignment: SplitAssignment = new Map();
@@ -84,20 +92,40 @@ export function splitByLesion(rows: readonly MetadataRow[], options: SplitOption
     assign(val.held, 'val');
     assign(val.rest, 'train');
   }
-  // Keep the rows' order in the map, so split.csv lists images as the metadata does.
-  return new Map(rows.map((row) => [row.imageId, assignment.get(row.imageId)!]));
+  // Keep the rows' order in the map, so split.csv lists images as the listing does.
+  return new Map(rows.map((row) => [row.id, assignment.get(row.id)!]));
 }
 
-/** Lesions whose images sit on more than one side of a split (empty when the split is sound). */
-export function lesionsOnSeveralSides(rows: readonly { lesionId: string; imageId: string }[], assignment: SplitAssignment): string[] {
+/** HAM10000's split: metadata rows grouped by lesion_id, stratified by dx. */
+export function splitByLesion(rows: readonly MetadataRow[], options: SplitOptions = {}): SplitAssignment {
+  return splitByGroup(rows.map((r) => ({ id: r.imageId, group: r.lesionId, label: r.label })), CLASSES.length, options);
+}
+
+/**
+ * The split of a listing whose items may carry a part fixed by their layout: none fixed, the seeded grouped split
+ * of all; all fixed, those parts, with val held out of train (stratified, seeded, valFraction) when no item is in
+ * val. A listing with some items fixed and others not is refused, naming one of each.
+ */
+export function assignParts(items: readonly (SplitRow & { part: SplitName | null; where: string })[], numClasses: number, options: SplitOptions = {}): SplitAssignment {
+  const fixed = items.filter((item) => item.part !== null);
+  if (fixed.length === 0) return splitByGroup(items, numClasses, options);
+  const loose = items.find((item) => item.part === null);
+  if (loose) throw new Error(`split: ${fixed[0].where} is in a fixed part (${fixed[0].part}) but ${loose.where} is in none; give every image a part or none`);
+  if (items.some((item) => item.part === 'val')) return new Map(items.map((item) => [item.id, item.part!]));
+  const fromTrain = splitByGroup(items.filter((item) => item.part === 'train'), numClasses, { ...options, testFraction: 0 });
+  return new Map(items.map((item) => [item.id, item.part === 'train' ? fromTrain.get(item.id)! : item.part!]));
+}
+
+/** Groups whose images sit on more than one side of a split (empty when the split is sound). */
+export function groupsOnSeveralSides(rows: readonly { id: string; group: string }[], assignment: SplitAssignment): string[] {
   const sides = new Map<string, SplitName>();
   const leaks = new Set<string>();
-  for (const { lesionId, imageId } of rows) {
-    const side = assignment.get(imageId);
+  for (const { id, group } of rows) {
+    const side = assignment.get(id);
     if (side === undefined) continue;
-    const seen = sides.get(lesionId);
-    if (seen === undefined) sides.set(lesionId, side);
-    else if (seen !== side) leaks.add(lesionId);
+    const seen = sides.get(group);
+    if (seen === undefined) sides.set(group, side);
+    else if (seen !== side) leaks.add(group);
   }
   return [...leaks];
 }

@@ -6,6 +6,7 @@
 import { getDevice, type nn } from '@sparsenet/tensor';
 import { LAYER_NAMES, LeNet } from '../model.js';
 import { lenetArchitecture, modelState, type LeNetArchitecture } from '../model-state.js';
+import { decodeRunMetadata, type RunMetadata } from '../run-metadata.js';
 import { sparsityReport, type SparsityLayer, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 
@@ -30,22 +31,25 @@ export interface CheckpointModel extends LeNetArchitecture {
   /** The model's tensors as saved. */
   state: nn.StateDict;
   metadata: Record<string, string>;
+  /** The run's classes, image size, normalisation and layout (legacy checkpoints: HAM10000's). */
+  run: RunMetadata;
 }
 
-/** Reads a checkpoint and loads it into a LeNet of its kind and widths on the device. */
+/** Reads a checkpoint and loads it into a LeNet of its kind, widths, class count and input size on the device. */
 export async function loadCheckpointModel(file: string): Promise<CheckpointModel> {
   const checkpoint = readCheckpoint(file);
   const state = modelState(checkpoint.state);
   const architecture = lenetArchitecture(state, file);
+  const run = decodeRunMetadata(checkpoint.metadata, file, architecture.sparse);
   await getDevice();
-  const model = new LeNet(architecture);
+  const model = new LeNet({ ...architecture, numClasses: run.classes.length, inputSize: run.imageSize });
   try {
     model.loadStateDict(state);
   } catch (error) {
     model.dispose();
     throw new Error(`checkpoint ${file}: ${(error as Error).message}`);
   }
-  return { ...architecture, model, state, metadata: checkpoint.metadata };
+  return { ...architecture, model, state, metadata: checkpoint.metadata, run };
 }
 
 /** "SparseNet (conv1 6, conv2 16, fc1 120, fc2 84)". */

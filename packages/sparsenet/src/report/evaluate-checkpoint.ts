@@ -1,12 +1,14 @@
 /**
- * Evaluating a saved model on HAM10000: by default on the test part of the split its run used (the run
- * folder's split.csv beside the checkpoint, else the seeded split of the run's seed), on the same images the
- * run loaded (its --data and --limit, read from the checkpoint's metadata or the folder's config.json).
+ * Evaluating a saved model on its data set: by default on the test part of the split its run used (the run
+ * folder's split.csv beside the checkpoint, else the layout's parts and the seeded split of the run's seed), on
+ * the same images the run loaded (its --data, --layout and --limit, read from the checkpoint's metadata or the
+ * folder's config.json), at the checkpoint's image size, normalised and labelled as its run metadata says.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@sparsenet/viz';
-import { CLASSES, DEFAULT_SPLIT, SPLIT_FILE, defaultDataDir, loadHam10000, readSplitCsv, splitByLesion, type ImageDataset, type SplitName } from '../data/index.js';
+import { DEFAULT_SPLIT, SPLIT_FILE, assignParts, defaultDataDir, loadDataset, readSplitCsv, type ImageDataset, type SplitName } from '../data/index.js';
+import type { RunMetadata } from '../run-metadata.js';
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
@@ -21,7 +23,7 @@ export type EvalSplit = (typeof EVAL_SPLITS)[number];
 
 export interface EvaluateCheckpointOptions {
   checkpoint: string;
-  /** A HAM10000 folder; default: the run's, else the embedded set. */
+  /** A data folder in any layout; default: the run's, else the embedded set. */
   data?: string;
   /** Default 'test'. */
   split?: EvalSplit;
@@ -35,6 +37,8 @@ export interface EvaluateCheckpointOptions {
 export interface CheckpointEvaluation {
   checkpoint: string;
   architecture: LeNetArchitecture;
+  /** Class names in label order (the checkpoint's). */
+  classes: string[];
   dataDir: string;
   split: EvalSplit;
   /** Where the split came from: a split.csv path, or 'seeded split (seed N)'. */
@@ -59,19 +63,24 @@ function runConfig(checkpoint: string, metadata: Record<string, string>): Partia
   }
 }
 
-/** The images to evaluate on, and where their split came from. */
-function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<TrainConfig> | null): { dataset: ImageDataset; dataDir: string; splitSource: string; unassigned: number } {
+/** The images to evaluate on, and where their split came from; throws when the data's classes are not the checkpoint's. */
+async function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<TrainConfig> | null, run: RunMetadata): Promise<{ dataset: ImageDataset; dataDir: string; splitSource: string; unassigned: number }> {
   const runData = resolve(config?.data ?? defaultDataDir());
   const dataDir = resolve(options.data ?? runData);
-  // The run's --limit chose its images; it applies only to the run's own data folder.
-  const limit = dataDir === runData ? (config?.limit ?? undefined) : undefined;
-  const loaded = loadHam10000({ dir: dataDir, limit, onWarning: options.onWarning });
+  // The run's --limit chose its images and its --layout read them; both apply only to the run's own data folder.
+  const sameData = dataDir === runData;
+  const limit = sameData ? (config?.limit ?? undefined) : undefined;
+  const layout = sameData && config?.layout && config.layout !== 'auto' ? config.layout : undefined;
+  const loaded = await loadDataset({ dir: dataDir, layout, size: run.imageSize, limit, onWarning: options.onWarning });
+  if (loaded.classes.join('\n') !== run.classes.join('\n')) {
+    throw new Error(`eval: ${options.checkpoint} was trained on the classes ${run.classes.join(', ')}; ${loaded.dir} (${loaded.layout}) has ${loaded.classes.join(', ')}`);
+  }
   const split = options.split ?? 'test';
   if (split === 'all') return { dataset: loaded.dataset, dataDir, splitSource: 'all images', unassigned: 0 };
   const runSplit = join(dirname(options.checkpoint), SPLIT_FILE);
   const splitFile = options.splitFile ?? (existsSync(runSplit) ? runSplit : undefined);
   const seed = config?.seed ?? DEFAULT_SPLIT.seed;
-  const assignment = splitFile ? readSplitCsv(splitFile) : splitByLesion(loaded.rows, { seed });
+  const assignment = splitFile ? readSplitCsv(splitFile) : assignParts(loaded.items, loaded.classes.length, { seed });
   const named = loaded.dataset.imageIds.flatMap((id, i) => (assignment.has(id) ? [i] : []));
   const parts = loaded.dataset.subset(named).split(assignment);
   return { dataset: parts[split as SplitName], dataDir, splitSource: splitFile ?? `seeded split (seed ${seed})`, unassigned: loaded.dataset.count - named.length };
@@ -80,20 +89,20 @@ function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<Tr
 export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Promise<CheckpointEvaluation> {
   const split = options.split ?? 'test';
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) throw new Error(`eval: --split must be one of ${EVAL_SPLITS.join(', ')}, got '${split}'`);
-  const { model, metadata, state, sparse, widths } = await loadCheckpointModel(options.checkpoint);
+  const { model, metadata, state, sparse, widths, run } = await loadCheckpointModel(options.checkpoint);
   try {
     const config = runConfig(options.checkpoint, metadata);
-    const { dataset, dataDir, splitSource, unassigned } = evaluationImages(options, config);
+    const { dataset, dataDir, splitSource, unassigned } = await evaluationImages(options, config, run);
     if (dataset.count === 0) throw new Error(`eval: the ${split} part of ${splitSource} holds none of the images in ${dataDir}`);
     const packed = options.sparseKernels ? await SparseLeNet.pack(model) : null;
     let metrics: ClassificationMetrics;
     try {
-      metrics = await evaluate(packed ?? model, dataset, { batchSize: config?.evalBatchSize ?? 256 });
+      metrics = await evaluate(packed ?? model, dataset, { batchSize: config?.evalBatchSize ?? 256, normalization: run.normalization });
     } finally {
       packed?.dispose();
     }
     const kernels = packed ? 'sparse' : 'dense';
-    return { checkpoint: options.checkpoint, architecture: { sparse, widths }, dataDir, split, splitSource, unassigned, kernels, metrics, sparsity: checkpointSparsity(state) };
+    return { checkpoint: options.checkpoint, architecture: { sparse, widths }, classes: [...run.classes], dataDir, split, splitSource, unassigned, kernels, metrics, sparsity: checkpointSparsity(state) };
   } finally {
     model.dispose();
   }
@@ -108,7 +117,7 @@ export function formatEvaluation(e: CheckpointEvaluation): string {
       (e.unassigned ? ` (${e.unassigned} loaded images not in the split file left out)` : ''),
     `accuracy ${formatMetric(m.accuracy)}, balanced accuracy ${formatMetric(m.balancedAccuracy)}, loss ${formatMetric(m.loss)}`,
     '',
-    ...formatClassMetrics(m, CLASSES),
+    ...formatClassMetrics(m, e.classes),
     '',
     'sparsity:',
     formatSparsity(e.sparsity, { withTotal: true }),
@@ -131,9 +140,9 @@ export function evaluationJson(e: CheckpointEvaluation): Record<string, unknown>
     accuracy: finite(e.metrics.accuracy),
     balancedAccuracy: finite(e.metrics.balancedAccuracy),
     loss: finite(e.metrics.loss),
-    recall: Object.fromEntries(CLASSES.map((c, i) => [c, finite(e.metrics.recall[i])])),
+    recall: Object.fromEntries(e.classes.map((c, i) => [c, finite(e.metrics.recall[i])])),
     confusion: e.metrics.confusion,
-    classes: [...CLASSES],
+    classes: e.classes,
     sparsity: e.sparsity,
     sparsityText: formatSparsity(e.sparsity, { withTotal: true }),
   };
@@ -142,7 +151,7 @@ export function evaluationJson(e: CheckpointEvaluation): Record<string, unknown>
 const EVAL_USAGE = 'npm run eval -- --checkpoint FILE [--data DIR] [--split test|val|train|all] [--split-file split.csv] [--sparse-kernels] [--json FILE]';
 const EVAL_FLAGS: Record<string, CommandFlag> = {
   checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
-  data: { type: 'string', value: 'DIR', help: "a HAM10000 folder [default: the run's, else the embedded set]" },
+  data: { type: 'string', value: 'DIR', help: "a data folder in any layout, with the checkpoint's classes [default: the run's, else the embedded set]" },
   split: { type: 'string', value: 'PART', help: `which images: ${EVAL_SPLITS.join('|')} [default: test]` },
   'split-file': { type: 'string', value: 'FILE', help: `a split.csv [default: the run folder's ${SPLIT_FILE}, else the seeded split]` },
   'sparse-kernels': { type: 'boolean', help: 'run pruned layers on the sparse (CSR) kernels, faster from about 70% sparsity (logits equal to float rounding)' },

@@ -11,8 +11,8 @@ import {
   confusionSpec, curvesSpec, formatPercent, shapeText, FIGURE_FORMATS, filterGridSpec, maskHeatmapSpec, parseFigureFormats, rgbFiltersSpec, sparsityBarsSpec, writeFigure,
   writeReport, type EpochMetrics, type FigureFormat, type FigureSpec, type HeatmapOptions, type MetricGroup, type ReportFigure, type ReportSection,
 } from '@sparsenet/viz';
-import { CLASSES } from '../data/index.js';
 import { featureSide, LAYER_NAMES } from '../model.js';
+import { decodeRunMetadata, type RunMetadata } from '../run-metadata.js';
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord, FinalRecord } from '../train/run-files.js';
@@ -45,6 +45,8 @@ export interface RunFolder {
   checkpointFile: string;
   /** The model's tensors. */
   state: nn.StateDict;
+  /** The checkpoint's run metadata: classes, image size, normalisation, layout. */
+  runMetadata: RunMetadata;
 }
 
 function readJson<T>(file: string): T {
@@ -66,6 +68,8 @@ export function readRunFolder(dir: string): RunFolder {
   const metrics = readJson<{ device?: string; epochs?: EpochRecord[] }>(join(dir, 'metrics.json'));
   if (!Array.isArray(metrics.epochs) || metrics.epochs.length === 0) throw notARun('metrics.json records no epoch');
   const finalPath = join(dir, 'final.json');
+  const checkpoint = readCheckpoint(join(dir, checkpointFile));
+  const state = modelState(checkpoint.state);
   return {
     dir,
     config: readJson<Record<string, unknown>>(join(dir, 'config.json')),
@@ -73,7 +77,8 @@ export function readRunFolder(dir: string): RunFolder {
     history: metrics.epochs,
     final: existsSync(finalPath) ? readJson<FinalRecord>(finalPath) : null,
     checkpointFile,
-    state: modelState(readCheckpoint(join(dir, checkpointFile)).state),
+    state,
+    runMetadata: decodeRunMetadata(checkpoint.metadata, join(dir, checkpointFile), Object.keys(state).some((k) => k.endsWith('.weight_mask'))),
   };
 }
 
@@ -120,7 +125,7 @@ function epochRows(history: readonly EpochRecord[]): { rows: EpochMetrics[]; pru
 function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, number | string | null> {
   const last = run.history.at(-1)!;
   const source = run.final ?? last;
-  const classes = run.final?.classes ?? [...CLASSES];
+  const classes = run.final?.classes ?? run.runMetadata.classes;
   const images = run.final?.testImages ?? source.testConfusion.flat().reduce((a, b) => a + b, 0);
   return {
     status: run.final ? 'finished' : `unfinished: ${last.epoch} of ${run.config.epochs ?? '?'} epochs (metrics of the last epoch)`,
@@ -144,8 +149,8 @@ function finalTable(run: RunFolder, sparsity: SparsityReport): Record<string, nu
  * drawn as [out, C, S, S]: one cell per (neuron, conv2 channel) when reduced, so that dead neurons and unread
  * channels show.
  */
-function weightView(name: string, mask: ArrayLike<number>, shape: readonly number[]): [readonly number[], HeatmapOptions] {
-  const side = featureSide();
+function weightView(name: string, mask: ArrayLike<number>, shape: readonly number[], inputSize: number): [readonly number[], HeatmapOptions] {
+  const side = featureSide(inputSize);
   if (name !== 'fc1' || shape.length !== 2 || shape[1] % (side * side) !== 0) return [shape, { name }];
   let kept = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) kept++;
@@ -181,14 +186,14 @@ function runFigures(run: RunFolder, rows: readonly EpochMetrics[], curves: reado
     ),
   }));
   figures.push({ file: 'sparsity-layers', section: 'layers', title: 'Sparsity per layer', spec: sparsityBarsSpec(layers, { overall, ...size('sparsityBars') }) });
-  const classNames = run.final?.classes ?? [...CLASSES];
+  const classNames = run.final?.classes ?? run.runMetadata.classes;
   const counts = (run.final ?? run.history.at(-1)!).testConfusion;
   figures.push({ file: 'confusion', section: 'confusion', title: 'Confusion matrix', caption: 'Rows: true class; columns: predicted; colour: share of the row.', spec: confusionSpec(counts, classNames, size('confusion')) });
   for (const name of LAYER_NAMES) {
     const mask = run.state[`${name}.weight_mask`];
     const weight = run.state[`${name}.weight`];
     if (!mask || !weight) continue;
-    const [view, options] = weightView(name, mask.data, mask.shape);
+    const [view, options] = weightView(name, mask.data, mask.shape, run.runMetadata.imageSize);
     figures.push({ file: `mask-${name}`, section: 'pictures', title: `${name} mask`, caption: `${name}: |w| of the weights pruning kept; grey: pruned`, spec: maskHeatmapSpec(weight.data, mask.data, view, options) });
   }
   const conv1 = run.state['conv1.weight'];
@@ -233,7 +238,7 @@ export async function writeRunReport(runDir: string, formats: readonly FigureFor
   const pruning = c.pruner && c.pruner !== 'none' ? `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}` : '';
   writeReport(html, {
     title: `Run ${basename(runDir)}`,
-    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
+    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.runMetadata.layout ?? 'unknown'} data, ${run.runMetadata.classes.length} classes at ${run.runMetadata.imageSize}x${run.runMetadata.imageSize}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
     config: c,
     epochs: rows,
     metricGroups: curves,

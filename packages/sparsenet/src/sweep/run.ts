@@ -16,7 +16,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { getDevice, getDeviceInfo, runtime } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
-import { saveModel } from '../train/checkpoint.js';
+import { readCheckpoint, saveModel } from '../train/checkpoint.js';
+import { decodeRunMetadata } from '../run-metadata.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
 import { pruneModel } from '../train/pruning.js';
 import type { FinalRecord } from '../train/run-files.js';
@@ -107,7 +108,8 @@ async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: strin
       ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
     };
     await pruneModel(model, model.layerGraph(), config, unit.sparsity, unit.seed * 1000);
-    await saveModel(path, model, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
+    const run = decodeRunMetadata(readCheckpoint(baseline).metadata, baseline, false);
+    await saveModel(path, model, { ...run, architecture: { ...run.architecture, masked: true } }, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
   } finally {
     model.dispose();
   }

@@ -9,9 +9,11 @@ import { nn, optim, safetensors } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
 import type { LeNet } from '../model.js';
 import type { SavedWeights } from '../prune/index.js';
+import { encodeRunMetadata, type RunMetadata } from '../run-metadata.js';
 
-export async function saveModel(path: string, model: LeNet, metadata: Record<string, string>): Promise<void> {
-  writeFileAtomic(path, await model.saveSafetensors(metadata));
+/** A model checkpoint: the state dict, `metadata`, and the run's metadata under `sparsenet.run`. */
+export async function saveModel(path: string, model: LeNet, run: RunMetadata, metadata: Record<string, string>): Promise<void> {
+  writeFileAtomic(path, await model.saveSafetensors({ ...metadata, ...encodeRunMetadata(run) }));
 }
 
 /** Reads a model checkpoint's tensors and metadata, with an error naming the file when it is not one. */

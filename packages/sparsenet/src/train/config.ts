@@ -4,6 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { parseStructures } from '../prune/structured.js';
+import { LAYOUTS, NORMALIZE_MODES, type Layout, type NormalizeMode } from '../data/index.js';
+import { MIN_INPUT_SIZE } from '../model.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
 export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
@@ -35,7 +37,14 @@ export interface TrainConfig {
   lrSchedule: LrSchedule;
   weightDecay: number;
   seed: number;
+  /** A data folder or CSV in any layout; null: the embedded HAM10000 set. */
   data: string | null;
+  /** The data's layout, or 'auto' to detect it from the folder's contents. */
+  layout: Layout | 'auto';
+  /** Side the images are resized to; the model's input size. */
+  imageSize: number;
+  /** Input normalisation: (x - 0.5) / 0.5, or the training part's per-channel mean and std. */
+  normalize: NormalizeMode;
   /** Start from this checkpoint's weights (and masks, if it has them): fine-tuning a trained model. */
   init: string | null;
   out: string;
@@ -74,7 +83,10 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'lrSchedule', type: 'string', choices: ['constant', 'cosine'], help: "learning rate per step: constant, or PyTorch's CosineAnnealingLR from --lr to 0 over the run" },
   { key: 'weightDecay', type: 'number', help: "Adam's L2 weight decay" },
   { key: 'seed', type: 'number', help: 'seed of initialisation, split, batches, flips and random pruning' },
-  { key: 'data', type: 'string', help: 'a HAM10000 folder (HAM10000_metadata.csv + images); default: the embedded 64x64 set' },
+  { key: 'data', type: 'string', help: 'a data folder: HAM10000 (HAM10000_metadata.csv + images), train/ and test/ (optional val/) of class folders, one folder per class, or a CSV of file,label[,group][,split]; default: the embedded 64x64 HAM10000 set' },
+  { key: 'layout', type: 'string', choices: ['auto', ...LAYOUTS], help: "the --data folder's layout ('auto': detected from its contents)" },
+  { key: 'imageSize', type: 'number', help: "side the images are resized to (as PIL's resize(BOX)), the model's input size" },
+  { key: 'normalize', type: 'string', choices: NORMALIZE_MODES, help: "inputs (x - 0.5) / 0.5 ('half'), or by the training part's per-channel mean and std ('dataset')" },
   { key: 'init', type: 'string', help: 'start from this checkpoint (e.g. a dense final.safetensors) and fine-tune it' },
   { key: 'out', type: 'string', help: 'run folder (metrics, checkpoints, split, report)' },
   { key: 'resume', type: 'boolean', help: "continue the run in --out from its last checkpoint" },
@@ -105,6 +117,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   weightDecay: 0,
   seed: 0,
   data: null,
+  layout: 'auto',
+  imageSize: 64,
+  normalize: 'half',
   init: null,
   out: 'runs/latest',
   resume: false,
@@ -185,6 +200,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   positiveInt('pruneEnd', 0);
   if (!Number.isInteger(c.seed) || c.seed < 0) fail(`--seed must be a non-negative integer, got ${c.seed}`);
   if (c.limit !== null) positiveInt('limit', 10);
+  positiveInt('imageSize', MIN_INPUT_SIZE);
   if (!(c.lr > 0)) fail(`--lr must be > 0, got ${c.lr}`);
   if (!(c.weightDecay >= 0)) fail(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(`--sparsity must be in [0, 1), got ${c.sparsity}`);

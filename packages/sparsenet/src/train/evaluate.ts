@@ -4,7 +4,7 @@
  */
 import { beginScope, empty, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
-import { LeNet, NUM_CLASSES } from '../model.js';
+import { LeNet } from '../model.js';
 import type { SparseLeNet } from '../sparse-model.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 
@@ -14,8 +14,9 @@ export type InferenceModel = LeNet | SparseLeNet;
 export async function predictLogits(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;
   const n = dataset.count;
+  const classes = dataset.classes.length;
   if (n === 0) return new Float32Array(0);
-  const all = empty([n, NUM_CLASSES], 'f32', 'evaluation logits');
+  const all = empty([n, classes], 'f32', 'evaluation logits');
   const { runner } = runtime();
   const wasTraining = model instanceof LeNet && model.training;
   if (model instanceof LeNet) model.eval();
@@ -27,7 +28,8 @@ export async function predictLogits(model: InferenceModel, dataset: ImageDataset
       try {
         const x: Tensor = tensor(gatherBatch(dataset, indices, { normalization: options.normalization }), [count, 3, dataset.size, dataset.size]);
         const logits = noGrad(() => model.forward(x));
-        runner.copy(logits.buffer, 0, all.buffer, start * NUM_CLASSES * 4, count * NUM_CLASSES * 4);
+        if (logits.shape[1] !== classes) throw new Error(`predictLogits: the model gives ${logits.shape[1]} logits per image, the data set has ${classes} classes (${dataset.classes.join(', ')})`);
+        runner.copy(logits.buffer, 0, all.buffer, start * classes * 4, count * classes * 4);
       } finally {
         scope.end();
       }
@@ -41,5 +43,5 @@ export async function predictLogits(model: InferenceModel, dataset: ImageDataset
 
 export async function evaluate(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<ClassificationMetrics> {
   const logits = await predictLogits(model, dataset, options);
-  return classificationMetrics(logits, dataset.labels, NUM_CLASSES);
+  return classificationMetrics(logits, dataset.labels, dataset.classes.length);
 }

@@ -2,9 +2,34 @@
  * The run folder's plain files: metrics.json and metrics.csv (one row per epoch), final.json, sparsity.txt.
  * Each is written whole to a temporary file and renamed.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@sparsenet/viz';
-import type { TrainConfig } from './config.js';
+import { checkRunMetadata, type RunMetadata } from '../run-metadata.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
+
+/** config.json: the run's settings, with the run's metadata (classes, image size, normalisation, layout) as `run`. */
+export type RunConfigFile = TrainConfig & { run?: RunMetadata };
+
+export function writeRunConfig(outDir: string, config: TrainConfig, run: RunMetadata): void {
+  writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify({ ...config, run }, null, 2)}\n`);
+}
+
+/**
+ * A run folder's config.json: its settings over today's defaults (a run from before a setting existed used its
+ * default) and its run metadata, null for a run from before config.json carried it.
+ */
+export function readRunConfig(path: string): { config: TrainConfig; run: RunMetadata | null } {
+  if (!existsSync(path)) throw new Error(`${path} is missing`);
+  let parsed: RunConfigFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
+  } catch (error) {
+    throw new Error(`${path}: not JSON (${(error as Error).message})`);
+  }
+  const { run, ...config } = parsed;
+  return { config: { ...DEFAULT_TRAIN_CONFIG, ...config }, run: run ? checkRunMetadata(run, path) : null };
+}
 
 export interface EpochRecord {
   epoch: number;

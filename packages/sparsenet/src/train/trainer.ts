@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import {
   accumulate, accumulateCorrect, beginScope, crossEntropy, getDevice, getDeviceInfo, labels, memory, optim, runtime, scale, tensor,
 } from '@sparsenet/tensor';
-import { writeFileAtomic } from '@sparsenet/viz';
-import { BatchLoader, CLASSES, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
-import { LeNet, NUM_CLASSES } from '../model.js';
+import { BatchLoader, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
+import { LeNet } from '../model.js';
+import type { RunMetadata } from '../run-metadata.js';
 import { prunableLayers, sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
@@ -19,7 +19,8 @@ import { KernelStartup, runShapesOf } from './kernel-startup.js';
 import { formatClassMetrics, formatMetric, type ClassificationMetrics } from './metrics.js';
 import { Progress } from './progress.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
-import { writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
+import { loadRunData } from './run-data.js';
+import { readRunConfig, writeRunConfig, writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
 import { writeRunReport } from '../report/run-report.js';
 
 export interface TrainResult {
@@ -56,19 +57,22 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     throw new Error(`train: ${outDir} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }
   if (config.resume) config = resumedConfig(outDir, config, log);
-  else writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  const newModel = () => new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
-  // Before the data loads: kernels compile on the driver's thread while it does.
-  const likelyModel = newModel();
+  // Before the data loads: kernels compile on the driver's thread while it does. The likely model has the run's
+  // image size and HAM10000's class count (the data's is known only once it has loaded).
+  const likelyModel = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed, inputSize: config.imageSize });
   const kernels = await KernelStartup.begin(log, { model: likelyModel, makeOptimizer: () => makeOptimizer(likelyModel, config), batchSize: config.batchSize });
   likelyModel.dispose();
 
-  const data = loadHam10000Splits({ dir: config.data ?? undefined, limit: config.limit ?? undefined, split: { seed: config.seed }, onWarning: log });
+  const data = await loadRunData(config, log);
+  const { classes, run } = data;
+  // The detected layout is recorded, so a resumed run reads the folder the same way.
+  config = { ...config, layout: data.layout };
+  writeRunConfig(outDir, config, run);
   writeSplitCsv(join(outDir, 'split.csv'), data.assignment);
-  log(`data: ${data.dir}: train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
+  log(`data: ${data.dir} (${data.layout}, ${classes.length} classes: ${classes.join(', ')}): train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
   log(`device: ${device.kind} (${device.description})`);
 
-  const model = newModel();
+  const model = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed, numClasses: classes.length, inputSize: config.imageSize });
   // A dense checkpoint has no masks; a sparse model keeps its all-ones masks then.
   if (config.init && !config.resume) {
     const { state } = readCheckpoint(config.init);
@@ -79,7 +83,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   // Traced before the kernels are tuned, so that the trace's shapes are tuned with the others.
   const graph = model.layerGraph();
   let optimizer = makeOptimizer(model, config);
-  const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced });
+  const { normalization } = data;
+  const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced, normalization });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const totalSteps = config.epochs * stepsPerEpoch;
   const schedule = pruningSchedule(config, stepsPerEpoch);
@@ -152,21 +157,21 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const seconds = (performance.now() - started) / 1000;
       const trainLoss = (await lossSum.item({ checkFinite: true })) / seen;
       const trainAccuracy = (await correct.item()) / seen;
-      const val = await evaluate(model, data.val, { batchSize: config.evalBatchSize });
-      const test = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
+      const val = await evaluate(model, data.val, { batchSize: config.evalBatchSize, normalization });
+      const test = await evaluate(model, data.test, { batchSize: config.evalBatchSize, normalization });
       const layers = await prunableLayers(model, graph);
       const sparsity = sparsityReport(layers);
       const record: EpochRecord = {
         epoch: epoch + 1, step: loop.step, lr: optimizer.lr, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
         valLoss: val.loss, valAccuracy: val.accuracy, valBalancedAccuracy: val.balancedAccuracy,
         testLoss: test.loss, testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy,
-        testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])), testConfusion: test.confusion,
+        testRecall: Object.fromEntries(classes.map((c, i) => [c, test.recall[i]])), testConfusion: test.confusion,
         sparsity: sparsity.total.sparsity, layerSparsity: Object.fromEntries(sparsity.layers.map((l) => [l.name, l.sparsity])),
         gpuLiveBytes: memory().liveBytes,
       };
       loop.history.push(record);
       log(`epoch ${epoch + 1}: train loss ${trainLoss.toFixed(4)} acc ${trainAccuracy.toFixed(4)} | val acc ${val.accuracy.toFixed(4)} bal ${val.balancedAccuracy.toFixed(4)} | test loss ${test.loss.toFixed(4)} acc ${test.accuracy.toFixed(4)} bal ${test.balancedAccuracy.toFixed(4)} | sparsity ${sparsity.total.sparsity.toFixed(3)} | ${record.imagesPerSecond.toFixed(0)} img/s`);
-      const recall = CLASSES.map((c, i) => `${c} ${formatMetric(test.recall[i], 3)}`).join(' ');
+      const recall = classes.map((c, i) => `${c} ${formatMetric(test.recall[i], 3)}`).join(' ');
       const layerSparsity = model.sparse ? ` | sparsity ${sparsity.layers.map((l) => `${l.name} ${l.sparsity.toFixed(3)}`).join(' ')}` : '';
       log(`  test recall ${recall}${layerSparsity}`);
 
@@ -176,7 +181,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const pruningDone = loop.step > lastEventStep;
       if (pruningDone && (loop.best === null || score > loop.best)) {
         loop.best = score;
-        await saveModel(join(outDir, 'best.safetensors'), model, checkpointMetadata(config, record, 'best'));
+        await saveModel(join(outDir, 'best.safetensors'), model, run, checkpointMetadata(config, record, 'best'));
       }
       loop.epoch = epoch + 1;
       loop.loader = loader.getState();
@@ -185,11 +190,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       await hooks.afterEpoch?.(record);
     }
 
-    const finalTest = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
-    for (const line of ['final model, test part:', ...formatClassMetrics(finalTest, CLASSES)]) log(line);
+    const finalTest = await evaluate(model, data.test, { batchSize: config.evalBatchSize, normalization });
+    for (const line of ['final model, test part:', ...formatClassMetrics(finalTest, classes)]) log(line);
     const report = sparsityReport(await prunableLayers(model, graph));
-    await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
-    const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
+    await saveModel(join(outDir, 'final.safetensors'), model, run, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
+    const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history, run);
     writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
     if (config.report) log(`report: ${(await writeRunReport(outDir)).html}`);
     return { history: loop.history, final, outDir };
@@ -219,20 +224,20 @@ function checkpointMetadata(config: TrainConfig, record: EpochRecord, kind: stri
   return { format: 'pt', sparsenet: kind, config: JSON.stringify(config), epoch: String(record.epoch), metrics: JSON.stringify(record) };
 }
 
-function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof sparsityReport>, dataset: ImageDataset, device: string, history: EpochRecord[]): FinalRecord {
+function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof sparsityReport>, dataset: ImageDataset, device: string, history: EpochRecord[], run: RunMetadata): FinalRecord {
   return {
     testAccuracy: test.accuracy,
     testBalancedAccuracy: test.balancedAccuracy,
     testLoss: test.loss,
-    testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])),
+    testRecall: Object.fromEntries(run.classes.map((c, i) => [c, test.recall[i]])),
     testConfusion: test.confusion,
     testImages: dataset.count,
     sparsity: report.total.sparsity,
     layerSparsity: Object.fromEntries(report.layers.map((l) => [l.name, l.sparsity])),
     trainSeconds: history.reduce((s, r) => s + r.seconds, 0),
     device,
-    classes: [...CLASSES],
-    numClasses: NUM_CLASSES,
+    classes: [...run.classes],
+    numClasses: run.classes.length,
   };
 }
 
@@ -243,7 +248,7 @@ function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof spar
 function resumedConfig(outDir: string, given: TrainConfig, log: (line: string) => void): TrainConfig {
   const path = join(outDir, 'config.json');
   if (!existsSync(path)) throw new Error(`train --resume: ${path} is missing; nothing to resume in ${outDir}`);
-  const saved = JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
+  const saved = readRunConfig(path).config;
   const ignored = (Object.keys(saved) as (keyof TrainConfig)[]).filter((key) => key !== 'resume' && key !== 'out' && given[key] !== saved[key]);
   if (ignored.length) log(`resume: keeping the run's own settings; ignoring ${ignored.map((key) => `${key}=${given[key]} (run: ${saved[key]})`).join(', ')}`);
   // Killed before its first checkpoint (during start-up or its first epoch): a requeued job passes the same
