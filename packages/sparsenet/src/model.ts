@@ -87,9 +87,9 @@ export class LeNet extends nn.Module {
     return linear(h, fc3.weight, fc3.bias, { mask: fc3.weightMask });
   }
 
-  /** LeNet's layer graph on its 64x64 input, traced once (the topology of an instance never changes). */
+  /** LeNet's layer graph on its input size, traced once (the topology of an instance never changes). */
   layerGraph(): LayerGraph {
-    this.graph ??= traceLayerGraph(this, [3, INPUT_SIZE, INPUT_SIZE]);
+    this.graph ??= traceLayerGraph(this, [3, this.inputSize, this.inputSize]);
     return this.graph;
   }
 

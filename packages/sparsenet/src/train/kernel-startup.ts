@@ -15,7 +15,6 @@ import {
   accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, useCompileHelper, type optim, type Program,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
-import { DEFAULT_IMAGE_SIZE } from '../data/load.js';
 import type { ImageDataset } from '../data/index.js';
 import type { LeNet } from '../model.js';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../tuning-cache.js';
@@ -48,17 +47,17 @@ export class KernelStartup {
 
   /**
    * Reads the tuning cache of this adapter and starts compiling the programs the last run used, or where no
-   * run has been (a fresh machine) those of a training step of `likely` (the run's model and batch size on
-   * images of the default size, as the run will most likely meet them).
+   * run has been (a fresh machine) those of a training step of `likely` (the run's model, image size and batch
+   * size, as the run will most likely meet them).
    */
-  static async begin(log: (line: string) => void, likely: Pick<RunShapes, 'model' | 'makeOptimizer' | 'batchSize'>): Promise<KernelStartup> {
+  static async begin(log: (line: string) => void, likely: Pick<RunShapes, 'model' | 'makeOptimizer' | 'batchSize' | 'imageSize'>): Promise<KernelStartup> {
     const adapter = await getDeviceInfo();
     const file = tuningCacheFile(tuningCacheDir(), adapter);
     const cache = readTuningCache(file, adapter, log);
     const { runner } = runtime();
     runner.tuner.import(cache.tuning);
     await useCompileHelper();
-    const guess: RunShapes = { ...likely, imageSize: DEFAULT_IMAGE_SIZE, counts: { train: likely.batchSize, val: 0, test: 0 }, evalBatchSize: 1 };
+    const guess: RunShapes = { ...likely, counts: { train: likely.batchSize, val: 0, test: 0 }, evalBatchSize: 1 };
     const ahead = uniqueByKey(cache.programs.length ? cache.programs : runner.programsOf(() => recordTrainingStep(guess, likely.batchSize)));
     // Not awaited: whatever step 1 needs is awaited then. A failure surfaces where the program is used.
     runner.precompile(ahead).catch(() => {});

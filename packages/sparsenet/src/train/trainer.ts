@@ -60,7 +60,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   // Before the data loads: kernels compile on the driver's thread while it does. The likely model has the run's
   // image size and HAM10000's class count (the data's is known only once it has loaded).
   const likelyModel = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed, inputSize: config.imageSize });
-  const kernels = await KernelStartup.begin(log, { model: likelyModel, makeOptimizer: () => makeOptimizer(likelyModel, config), batchSize: config.batchSize });
+  const kernels = await KernelStartup.begin(log, { model: likelyModel, makeOptimizer: () => makeOptimizer(likelyModel, config), batchSize: config.batchSize, imageSize: config.imageSize });
   likelyModel.dispose();
 
   const data = await loadRunData(config, log);
