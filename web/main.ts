@@ -6,7 +6,8 @@
  * Everything it finds is kept in `window.sparsenet.state` as JSON-able values.
  */
 import { getDevice, getDeviceInfo, noGrad, parseVariants, runtime, scoped, tensor } from '@sparsenet/tensor';
-import { INPUT_SIZE, LAYER_NAMES, NUM_CLASSES } from '../packages/sparsenet/src/model.js';
+import { INPUT_SIZE } from '../packages/sparsenet/src/model.js';
+import { describeArchitecture } from '../packages/sparsenet/src/zoo/index.js';
 import type { MaskSummary, PageApi, PageState, Prediction } from './page/api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from './page/checkpoint.js';
 import { softmax } from '../packages/sparsenet/src/train/metrics.js';
@@ -27,7 +28,8 @@ const state: PageState = {
 
 let loaded: LoadedCheckpoint | null = null;
 const heatmaps = new Map<string, { canvas: HTMLCanvasElement; plan: HeatmapPlan }>();
-let decodedSamples: Promise<Uint8Array[]> | null = null;
+/** The sample images decoded at each image size asked for. */
+const decodedSamples = new Map<number, Promise<Uint8Array[]>>();
 
 /** Runs one action at a time with the buttons disabled; errors land in the page and in the state. */
 async function busy(action: () => Promise<void>): Promise<void> {
@@ -47,9 +49,9 @@ async function busy(action: () => Promise<void>): Promise<void> {
   }
 }
 
-function sampleImages(): Promise<Uint8Array[]> {
-  decodedSamples ??= Promise.all(SAMPLES.map(async ({ file }) => decodeImage(await fetchBlob(`samples/${file}`))));
-  return decodedSamples;
+function sampleImages(size = INPUT_SIZE): Promise<Uint8Array[]> {
+  if (!decodedSamples.has(size)) decodedSamples.set(size, Promise.all(SAMPLES.map(async ({ file }) => decodeImage(await fetchBlob(`samples/${file}`), size))));
+  return decodedSamples.get(size)!;
 }
 
 async function fetchBlob(url: string): Promise<Blob> {
@@ -61,14 +63,16 @@ async function fetchBlob(url: string): Promise<Blob> {
 /** Class probabilities of images with the loaded model, one forward pass for all. */
 async function predict(images: Uint8Array[], files: string[], labels: (string | undefined)[]): Promise<Prediction[]> {
   if (!loaded) throw new Error('load a checkpoint first');
-  const model = loaded.model;
+  const { model, run } = loaded;
+  const size = run.imageSize;
+  const classes = run.classes.length;
   const logits = await scoped(async () => {
-    const x = tensor(normalisedBatch(images), [images.length, 3, INPUT_SIZE, INPUT_SIZE]);
+    const x = tensor(normalisedBatch(images, size, run.normalization), [images.length, 3, size, size]);
     model.eval();
     return (await noGrad(() => model.forward(x)).toArray({ checkFinite: true })) as Float32Array;
   });
   return images.map((rgb, i) => {
-    const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+    const row = Array.from(logits.subarray(i * classes, (i + 1) * classes));
     return { file: files[i], dx: labels[i], pixels: Array.from(rgb), logits: row, probabilities: softmax(row) };
   });
 }
@@ -94,9 +98,9 @@ function showMasks(checkpoint: LoadedCheckpoint): MaskSummary[] {
   heatmaps.clear();
   const figures: HTMLElement[] = [];
   const summaries: MaskSummary[] = [];
-  for (const layer of LAYER_NAMES) {
-    const mask = checkpoint.state[`${layer}.weight_mask`];
-    if (!mask) continue;
+  for (const [name, mask] of Object.entries(checkpoint.state)) {
+    if (!name.endsWith('.weight_mask')) continue;
+    const layer = name.slice(0, -'.weight_mask'.length);
     const canvas = document.createElement('canvas');
     const plan = drawHeatmap(canvas, mask.data, mask.shape);
     heatmaps.set(layer, { canvas, plan });
@@ -109,7 +113,7 @@ function showMasks(checkpoint: LoadedCheckpoint): MaskSummary[] {
     figure.append(canvas, Object.assign(document.createElement('figcaption'), { textContent: `${layer} [${mask.shape}]: ${pruned}% pruned${how}` }));
     figures.push(figure);
   }
-  $('masks').replaceChildren(...(figures.length ? figures : [Object.assign(document.createElement('p'), { textContent: 'A dense LeNet checkpoint: no masks.' })]));
+  $('masks').replaceChildren(...(figures.length ? figures : [Object.assign(document.createElement('p'), { textContent: 'A checkpoint without masks.' })]));
   return summaries;
 }
 
@@ -117,12 +121,12 @@ async function useCheckpoint(bytes: Uint8Array, source: string): Promise<void> {
   loaded?.model.dispose();
   loaded = null;
   loaded = loadCheckpoint(bytes, source);
-  const { sparse, widths, metadata } = loaded;
-  state.checkpoint = { source, sparse, widths: { ...widths } };
-  const about = Object.entries(metadata).filter(([k]) => !k.startsWith('optimizer')).slice(0, 4).map(([k, v]) => `${k} ${v.slice(0, 40)}`).join('; ');
-  $('checkpoint-info').textContent = `${source}: ${sparse ? 'SparseNet' : 'LeNet'} (${Object.entries(widths).map(([k, v]) => `${k} ${v}`).join(', ')})${about ? `; ${about}` : ''}`;
+  const { run, metadata } = loaded;
+  state.checkpoint = { source, sparse: run.architecture.masked, architecture: run.architecture };
+  const about = Object.entries(metadata).filter(([k]) => !k.startsWith('optimizer') && k !== 'sparsenet.run').slice(0, 4).map(([k, v]) => `${k} ${v.slice(0, 40)}`).join('; ');
+  $('checkpoint-info').textContent = `${source}: ${describeArchitecture(run.architecture)}${about ? `; ${about}` : ''}`;
   state.masks = showMasks(loaded);
-  state.predictions = await predict(await sampleImages(), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
+  state.predictions = await predict(await sampleImages(run.imageSize), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
   showPredictions(state.predictions);
 }
 
@@ -173,7 +177,7 @@ $('image-files').addEventListener('change', (event) => {
   const files = Array.from((event.target as HTMLInputElement).files ?? []);
   if (files.length) {
     void busy(async () => {
-      const images = await Promise.all(files.map((f) => decodeImage(f)));
+      const images = await Promise.all(files.map((f) => decodeImage(f, loaded?.run.imageSize)));
       showPredictions(await predict(images, files.map((f) => f.name), files.map(() => undefined)));
     });
   }

@@ -16,12 +16,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDevice, getDeviceInfo, runConformance } from '@sparsenet/tensor';
-import { DEFAULT_NORMALIZATION, DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
+import { DEFAULT_TRAIN_CONFIG, ImageDataset, predictLogits, train } from '@sparsenet/sparsenet';
 import { loadCheckpointModel } from '../../packages/sparsenet/src/report/checkpoint-model.js';
 import { loadImages } from '../../packages/sparsenet/src/report/predict.js';
 import { softmax } from '../../packages/sparsenet/src/train/metrics.js';
 import { writeRunReport } from '../../packages/sparsenet/src/report/run-report.js';
-import { INPUT_SIZE, NUM_CLASSES } from '../../packages/sparsenet/src/model.js';
 
 /** What `prepare` writes. */
 export interface PreparedReference {
@@ -67,18 +66,20 @@ async function prepare(dataDir: string, runDir: string, out: string): Promise<vo
 
 async function predict(checkpoint: string, imagesDir: string, input: string, out: string): Promise<void> {
   const browser = JSON.parse(readFileSync(input, 'utf8')) as { file: string; pixels: number[] }[];
-  const { model } = await loadCheckpointModel(checkpoint);
+  const { model, run } = await loadCheckpointModel(checkpoint);
+  const size = run.imageSize;
+  const classes = run.classes.length;
   const probabilities = async (dataset: ImageDataset): Promise<NodePrediction[]> => {
-    const logits = await predictLogits(model, dataset, { normalization: DEFAULT_NORMALIZATION });
+    const logits = await predictLogits(model, dataset, { normalization: run.normalization });
     return dataset.imageIds.map((file, i) => {
-      const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+      const row = Array.from(logits.subarray(i * classes, (i + 1) * classes));
       return { file, logits: row, probabilities: softmax(row) };
     });
   };
   const files = browser.map((b) => b.file);
-  const fromBrowser = new ImageDataset(Uint8Array.from(browser.flatMap((b) => b.pixels)), new Int32Array(files.length), files, files, INPUT_SIZE);
-  const decoded = loadImages(files.map((f) => join(imagesDir, f)));
-  const pixels = INPUT_SIZE * INPUT_SIZE * 3;
+  const fromBrowser = new ImageDataset(Uint8Array.from(browser.flatMap((b) => b.pixels)), new Int32Array(files.length), files, files, size);
+  const decoded = loadImages(files.map((f) => join(imagesDir, f)), size);
+  const pixels = size * size * 3;
   const nodeDecoded = (await probabilities(decoded)).map((p, i) => ({ ...p, file: files[i], pixels: Array.from(decoded.images.subarray(i * pixels, (i + 1) * pixels)) }));
   const result: PredictedReference = { browserPixels: await probabilities(fromBrowser), nodeDecoded };
   writeFileSync(out, JSON.stringify(result));

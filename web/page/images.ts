@@ -4,7 +4,7 @@
  * and a batch becomes normalised NCHW floats.
  */
 import { INPUT_SIZE } from '../../packages/sparsenet/src/model.js';
-import { DEFAULT_NORMALIZATION, normalizationTable } from '../../packages/sparsenet/src/data/normalization.js';
+import { DEFAULT_NORMALIZATION, normalizationTable, type Normalization } from '../../packages/sparsenet/src/data/normalization.js';
 
 /** RGB bytes, row-major HWC, of an image file. No colour management, so the bytes are the JPEG's own. */
 export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8Array> {
@@ -31,8 +31,8 @@ export async function decodeImage(blob: Blob, size = INPUT_SIZE): Promise<Uint8A
 }
 
 /** A batch [N, 3, size, size] of normalised floats from HWC RGB bytes, with gatherBatch's table (no flips). */
-export function normalisedBatch(images: readonly Uint8Array[], size = INPUT_SIZE): Float32Array {
-  const table = normalizationTable(DEFAULT_NORMALIZATION);
+export function normalisedBatch(images: readonly Uint8Array[], size = INPUT_SIZE, normalization: Normalization = DEFAULT_NORMALIZATION): Float32Array {
+  const table = normalizationTable(normalization);
   const plane = size * size;
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((rgb, b) => {

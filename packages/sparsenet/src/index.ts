@@ -15,3 +15,7 @@ export * from './report/run-report.js';
 export * from './report/evaluate-checkpoint.js';
 export * from './report/predict.js';
 export * from './run-metadata.js';
+export * from './zoo/index.js';
+export { Vgg, type VggOptions } from './zoo/vgg.js';
+export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';
+export { readLayers } from './train/layers.js';

@@ -1,50 +1,50 @@
 /**
- * Class probabilities for JPEG files, prepared as training prepared its images: decoded, area-resized to
- * 64x64 (squashing the aspect ratio), normalised with DEFAULT_NORMALIZATION; the softmax of the logits is
- * taken on the host in float64.
+ * Class probabilities for JPEG files, prepared as training prepared its images (the checkpoint's run metadata
+ * says how): decoded, area-resized to its image size (squashing the aspect ratio), normalised with its
+ * normalisation; the softmax of the logits is taken on the host in float64.
  */
 import { writeFileAtomic } from '@sparsenet/viz';
-import { CHANNELS, CLASSES, DEFAULT_NORMALIZATION, ImageDataset, loadImageInto } from '../data/index.js';
-import { INPUT_SIZE, NUM_CLASSES } from '../model.js';
+import { CHANNELS, ImageDataset, loadImageInto } from '../data/index.js';
 import { predictLogits } from '../train/evaluate.js';
 import { softmax } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
-import { loadCheckpointModel } from './checkpoint-model.js';
+import { loadCheckpointModel, readCheckpointRun } from './checkpoint-model.js';
 
 export interface ImagePrediction {
   file: string;
-  /** One per class, in CLASSES order. */
+  /** One per class, in the checkpoint's class order. */
   logits: number[];
-  /** softmax(logits), in CLASSES order. */
+  /** softmax(logits), in the checkpoint's class order. */
   probabilities: number[];
   /** Classes from most to least probable. */
   ranked: { className: string; probability: number }[];
 }
 
-/** The files as a dataset of INPUT_SIZE x INPUT_SIZE images; throws naming a file that is missing or not a readable JPEG. */
-export function loadImages(files: readonly string[]): ImageDataset {
-  const pixels = INPUT_SIZE * INPUT_SIZE * CHANNELS;
+/** The files as a dataset of size x size images; throws naming a file that is missing or not a readable JPEG. */
+export function loadImages(files: readonly string[], size: number): ImageDataset {
+  const pixels = size * size * CHANNELS;
   const images = new Uint8Array(files.length * pixels);
-  files.forEach((file, i) => loadImageInto(file, INPUT_SIZE, images, i * pixels));
-  return new ImageDataset(images, new Int32Array(files.length), files, files, INPUT_SIZE);
+  files.forEach((file, i) => loadImageInto(file, size, images, i * pixels));
+  return new ImageDataset(images, new Int32Array(files.length), files, files, size);
 }
 
 /** Decodes every image first (a bad file fails before the model loads), then runs the model once over them. */
 export async function predictImages(checkpoint: string, files: readonly string[]): Promise<ImagePrediction[]> {
   if (files.length === 0) throw new Error('predict: no images given');
+  const { imageSize, classes, normalization } = readCheckpointRun(checkpoint).run;
   let dataset: ImageDataset;
   try {
-    dataset = loadImages(files);
+    dataset = loadImages(files, imageSize);
   } catch (error) {
     throw new Error(`predict: ${(error as Error).message}`);
   }
   const { model } = await loadCheckpointModel(checkpoint);
   try {
-    const logits = await predictLogits(model, dataset, { normalization: DEFAULT_NORMALIZATION });
+    const logits = await predictLogits(model, dataset, { normalization });
     return files.map((file, i) => {
-      const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+      const row = Array.from(logits.subarray(i * classes.length, (i + 1) * classes.length));
       const probabilities = softmax(row);
-      const ranked = CLASSES.map((className, c) => ({ className, probability: probabilities[c] })).sort((a, b) => b.probability - a.probability);
+      const ranked = classes.map((className, c) => ({ className, probability: probabilities[c] })).sort((a, b) => b.probability - a.probability);
       return { file, logits: row, probabilities, ranked };
     });
   } finally {
@@ -53,7 +53,7 @@ export async function predictImages(checkpoint: string, files: readonly string[]
 }
 
 export function formatPredictions(predictions: readonly ImagePrediction[]): string {
-  const width = Math.max(...CLASSES.map((c) => c.length));
+  const width = Math.max(...predictions.flatMap((p) => p.ranked.map((r) => r.className.length)));
   return predictions
     .map((p) => [p.file, ...p.ranked.map((r) => `  ${r.className.padEnd(width)}  ${r.probability.toFixed(4)}`)].join('\n'))
     .join('\n\n');
@@ -61,7 +61,7 @@ export function formatPredictions(predictions: readonly ImagePrediction[]): stri
 
 const PREDICT_USAGE = 'npm run predict -- --checkpoint FILE IMAGE.jpg... [--json FILE]';
 const PREDICT_FLAGS: Record<string, CommandFlag> = {
-  checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint of any zoo model (.safetensors); required' },
   json: { type: 'string', value: 'FILE', help: 'also write the probabilities as JSON' },
 };
 
@@ -75,7 +75,8 @@ export async function predictCommand(argv: string[], print: (text: string) => vo
   const predictions = await predictImages(values.checkpoint, positionals);
   print(formatPredictions(predictions));
   if (typeof values.json === 'string') {
-    const rows = predictions.map((p) => ({ file: p.file, probabilities: Object.fromEntries(CLASSES.map((c, i) => [c, p.probabilities[i]])), logits: p.logits }));
-    writeFileAtomic(values.json, `${JSON.stringify({ checkpoint: values.checkpoint, classes: [...CLASSES], images: rows }, null, 2)}\n`);
+    const { classes } = readCheckpointRun(values.checkpoint).run;
+    const rows = predictions.map((p) => ({ file: p.file, probabilities: Object.fromEntries(classes.map((c, i) => [c, p.probabilities[i]])), logits: p.logits }));
+    writeFileAtomic(values.json, `${JSON.stringify({ checkpoint: values.checkpoint, classes, images: rows }, null, 2)}\n`);
   }
 }

@@ -12,7 +12,7 @@ import {
   writeReport, type EpochMetrics, type MaskHeatmapOptions, type MetricGroup, type ReportImage,
 } from '@sparsenet/viz';
 import { CLASSES } from '../data/index.js';
-import { featureSide, LAYER_NAMES } from '../model.js';
+import { featureSide } from '../model.js';
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord, FinalRecord } from '../train/run-files.js';
@@ -75,8 +75,13 @@ export function readRunFolder(dir: string): RunFolder {
     history: metrics.epochs,
     final: existsSync(finalPath) ? readJson<FinalRecord>(finalPath) : null,
     checkpointFile,
-    state: modelState(readCheckpoint(join(dir, checkpointFile)).state),
+    state: checkpointModelState(join(dir, checkpointFile)),
   };
+}
+
+function checkpointModelState(file: string): nn.StateDict {
+  const { state, metadata } = readCheckpoint(file);
+  return modelState(state, metadata);
 }
 
 /** A chart of per-epoch metrics, drawn both as a PNG figure and as a uPlot chart in the report. */
@@ -160,8 +165,8 @@ export interface RunReportFiles {
 
 /**
  * Writes <runDir>/figures/*.png (each atomically) and <runDir>/report.html: curves per epoch, sparsity per
- * layer, the test confusion matrix, each masked layer's mask, conv1's filters as RGB patches and conv2's as a
- * signed grid. Returns the paths written.
+ * layer, the test confusion matrix, each masked layer's mask, the stem's filters as RGB patches and the next
+ * conv's as a signed grid. Returns the paths written.
  */
 export function writeRunReport(runDir: string): RunReportFiles {
   const run = readRunFolder(runDir);
@@ -194,22 +199,24 @@ export function writeRunReport(runDir: string): RunReportFiles {
   save('confusion.png', renderConfusion(counts, classNames, size('confusion')));
 
   const images: ReportImage[] = [];
-  for (const name of LAYER_NAMES) {
+  for (const { name } of sparsity.layers) {
     const mask = run.state[`${name}.weight_mask`];
     if (!mask) continue;
     const [view, options] = maskView(name, mask.data, mask.shape);
     const png = save(`mask-${name}.png`, renderMaskHeatmap(mask.data, view, { ...options, ...size('mask') }));
     images.push({ title: `${name} mask`, png, caption: `${name}: which weights pruning kept` });
   }
-  const conv1 = run.state['conv1.weight'];
-  if (conv1?.shape[1] === 3) {
-    const png = save('filters-conv1.png', renderRgbFilters(conv1.data, conv1.shape, { name: 'conv1', ...size('rgbFilters') }));
-    images.push({ title: 'conv1 filters', png, caption: 'conv1 filters as RGB patches (weight x mask), each scaled to its own min..max' });
+  // The stem (the first conv, on RGB) as colour patches, the conv after it as a signed grid.
+  const [stem, second] = sparsity.layers.map((l) => l.name).filter((name) => run.state[`${name}.weight`].shape.length === 4);
+  const stemWeight = stem ? run.state[`${stem}.weight`] : undefined;
+  if (stemWeight?.shape[1] === 3) {
+    const png = save(`filters-${stem}.png`, renderRgbFilters(stemWeight.data, stemWeight.shape, { name: stem, ...size('rgbFilters') }));
+    images.push({ title: `${stem} filters`, png, caption: `${stem} filters as RGB patches (weight x mask), each scaled to its own min..max` });
   }
-  const conv2 = run.state['conv2.weight'];
-  if (conv2) {
-    const png = save('filters-conv2.png', renderFilterGrid(conv2.data, conv2.shape, { name: 'conv2', mode: 'signed', ...size('filterGrid') }));
-    images.push({ title: 'conv2 filters', png, caption: 'conv2 kernels (rows: output channels, columns: input channels), signed weights, blue < 0 < red' });
+  if (second) {
+    const weight = run.state[`${second}.weight`];
+    const png = save(`filters-${second}.png`, renderFilterGrid(weight.data, weight.shape, { name: second, mode: 'signed', ...size('filterGrid') }));
+    images.push({ title: `${second} filters`, png, caption: `${second} kernels (rows: output channels, columns: input channels), signed weights, blue < 0 < red` });
   }
 
   const html = join(runDir, REPORT_FILE);
@@ -217,7 +224,7 @@ export function writeRunReport(runDir: string): RunReportFiles {
   const pruning = c.pruner && c.pruner !== 'none' ? `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}` : '';
   writeReport(html, {
     title: `Run ${basename(runDir)}`,
-    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
+    subtitle: `${c.model}${c.arch && c.arch !== 'lenet' ? ` (${c.arch})` : ''}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
     config: c,
     epochs: rows,
     metricGroups: curves,

@@ -2,23 +2,23 @@
  * Evaluation: the model's logits for a whole dataset, batch by batch without gradients, gathered into one GPU
  * buffer and read back once (one synchronisation per evaluation, not per batch).
  */
-import { beginScope, empty, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
-import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
-import { LeNet, NUM_CLASSES } from '../model.js';
+import { beginScope, empty, nn, noGrad, runtime, tensor, untrack, type Tensor } from '@sparsenet/tensor';
+import { CLASSES, gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
 import type { SparseLeNet } from '../sparse-model.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 
-/** LeNet, or its weights packed for the sparse kernels. */
-export type InferenceModel = LeNet | SparseLeNet;
+/** Any model (run in evaluation mode), or a LeNet's weights packed for the sparse kernels. */
+export type InferenceModel = nn.Module | SparseLeNet;
 
 export async function predictLogits(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;
   const n = dataset.count;
   if (n === 0) return new Float32Array(0);
-  const all = empty([n, NUM_CLASSES], 'f32', 'evaluation logits');
   const { runner } = runtime();
-  const wasTraining = model instanceof LeNet && model.training;
-  if (model instanceof LeNet) model.eval();
+  const wasTraining = model instanceof nn.Module && model.training;
+  if (model instanceof nn.Module) model.eval();
+  // Allocated at the first batch, when the model's class count is known.
+  let all: Tensor | null = null;
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
@@ -27,19 +27,24 @@ export async function predictLogits(model: InferenceModel, dataset: ImageDataset
       try {
         const x: Tensor = tensor(gatherBatch(dataset, indices, { normalization: options.normalization }), [count, 3, dataset.size, dataset.size]);
         const logits = noGrad(() => model.forward(x));
-        runner.copy(logits.buffer, 0, all.buffer, start * NUM_CLASSES * 4, count * NUM_CLASSES * 4);
+        const classes = logits.shape[1];
+        if (!all) {
+          all = empty([n, classes], 'f32', 'evaluation logits');
+          untrack(all); // it outlives this batch's scope
+        }
+        runner.copy(logits.buffer, 0, all.buffer, start * classes * 4, count * classes * 4);
       } finally {
         scope.end();
       }
     }
-    return (await all.toArray({ checkFinite: true })) as Float32Array;
+    return (await all!.toArray({ checkFinite: true })) as Float32Array;
   } finally {
-    all.dispose();
-    if (model instanceof LeNet) model.train(wasTraining);
+    all?.dispose();
+    if (model instanceof nn.Module) model.train(wasTraining);
   }
 }
 
 export async function evaluate(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<ClassificationMetrics> {
   const logits = await predictLogits(model, dataset, options);
-  return classificationMetrics(logits, dataset.labels, NUM_CLASSES);
+  return classificationMetrics(logits, dataset.labels, dataset.count ? logits.length / dataset.count : CLASSES.length);
 }

@@ -1,24 +1,29 @@
 /**
- * The training run: LeNet or SparseNet on HAM10000 with Adam and cross-entropy, pruning on a schedule, an
- * evaluation every epoch, and a run folder with metrics, checkpoints, the split and a report. The hot loop
- * never reads back: the running loss and accuracy stay on the GPU and are read only when progress is drawn.
+ * The training run, for any zoo architecture with or without masks: Adam and cross-entropy, pruning on a
+ * schedule, an evaluation every epoch, and a run folder with metrics, checkpoints, the split and a report.
+ * train() only orders the steps: the data (one call), the model (run-model.ts), the epoch (steps.ts), its
+ * evaluation and records (records.ts), the checkpoint choice (selection.ts) and the files.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  accumulate, accumulateCorrect, beginScope, crossEntropy, getDevice, getDeviceInfo, labels, memory, noGrad, optim, runtime, scale, tensor,
-} from '@sparsenet/tensor';
+import { getDevice, getDeviceInfo, optim, runtime, type nn } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
-import { BatchLoader, CLASSES, gatherBatch, loadHam10000Splits, writeSplitCsv, type ImageDataset, type LoaderState } from '../data/index.js';
-import { LeNet, NUM_CLASSES } from '../model.js';
+import { BatchLoader, CLASSES, loadHam10000Splits, writeSplitCsv, type LoaderState } from '../data/index.js';
 import { sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
-import { checkTrainConfig, type TrainConfig } from './config.js';
-import { loadTrainingState, readCheckpoint, saveModel, saveTrainingState } from './checkpoint.js';
+import { encodeRunMetadata, type RunMetadata } from '../run-metadata.js';
+import { describeArchitecture } from '../zoo/index.js';
+import { checkTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
+import { loadTrainingState, saveModel, saveTrainingState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { formatClassMetrics, formatMetric, type ClassificationMetrics } from './metrics.js';
-import { Progress } from './progress.js';
+import { readLayers, pruningView } from './layers.js';
+import { formatClassMetrics } from './metrics.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
+import { evaluateEpoch, finalRecord } from './records.js';
+import { buildRunModel, runMetadataOf } from './run-model.js';
 import { writeRunFiles, type EpochRecord, type FinalRecord } from './run-files.js';
+import { isNewBest, selectionScore } from './selection.js';
+import { runningTotals, trainEpoch } from './steps.js';
+import { tuneKernels } from './tuning.js';
 import { writeRunReport } from '../report/run-report.js';
 
 export interface TrainResult {
@@ -62,21 +67,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   log(`data: ${data.dir}: train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images${data.fromCache ? ' (cached)' : ''}${data.skipped.length ? `, ${data.skipped.length} skipped` : ''}`);
   log(`device: ${device.kind} (${device.description})`);
 
-  const model = new LeNet({ sparse: config.model === 'sparsenet', seed: config.seed });
-  // A dense checkpoint has no masks; a sparse model keeps its all-ones masks then.
-  if (config.init && !config.resume) {
-    const { state } = readCheckpoint(config.init);
-    const missing = model.namedParameters().map(([name]) => name).filter((name) => !(name in state));
-    if (missing.length) throw new Error(`train --init ${config.init}: the checkpoint lacks ${missing.join(', ')}`);
-    model.loadStateDict(state, { strict: false });
-  }
+  const run = runMetadataOf(config, data.train.size);
+  const model = buildRunModel(config, run);
+  log(`model: ${describeArchitecture(run.architecture)}, ${model.numParameters()} parameters`);
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced });
-  const stepsPerEpoch = loader.batchesPerEpoch;
-  const totalSteps = config.epochs * stepsPerEpoch;
-  const schedule = pruningSchedule(config, stepsPerEpoch);
+  const totalSteps = config.epochs * loader.batchesPerEpoch;
+  const schedule = pruningSchedule(config, loader.batchesPerEpoch);
   const lastEventStep = schedule?.events.at(-1)?.step ?? -1;
   const rewindEpoch = config.rewind === 'none' ? null : config.rewind === 'init' ? 0 : Number(config.rewind);
+  const learningRate = (step: number) => (config.lrSchedule === 'cosine' ? optim.cosineAnnealingLr(config.lr, step, totalSteps) : config.lr);
 
   let loop: LoopState = { epoch: 0, step: 0, loader: loader.getState(), history: [], best: null, pruneEvents: 0 };
   let rewindWeights: SavedWeights[] | null = null;
@@ -90,182 +90,77 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     if (existsSync(tuningPath)) runtime().runner.tuner.import(JSON.parse(readFileSync(tuningPath, 'utf8')));
     log(`resumed ${outDir} after epoch ${loop.epoch} (step ${loop.step})`);
   }
-  await tuneKernels(model, data, config, log);
+  await tuneKernels(model, data, { train: config.batchSize, eval: config.evalBatchSize }, log);
   writeFileAtomic(tuningPath, `${JSON.stringify(runtime().runner.tuner.export(), null, 2)}\n`);
 
-  const lossSum = tensor(new Float32Array(1), []);
-  const correct = tensor(new Float32Array(1), [1]);
+  /** A pruning event before step `step`, and lottery-ticket rewinding after the last one. */
+  const pruneBefore = async (step: number) => {
+    if (!schedule?.isPruningStep(step)) return;
+    await pruneModel(pruningView(model), config, schedule.sparsityAt(step), config.seed * 1000 + loop.pruneEvents++);
+    if (step === lastEventStep && rewindWeights) {
+      await rewind(pruningView(model), rewindWeights);
+      optimizer.dispose();
+      optimizer = makeOptimizer(model, config);
+    }
+  };
+  const metadata = (record: EpochRecord, kind: string) => checkpointMetadata(config, run, record, kind);
+  const totals = runningTotals();
   try {
     for (let epoch = loop.epoch; epoch < config.epochs; epoch++) {
-      if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(model);
-      const progress = new Progress(`epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch);
-      runtime().runner.write(lossSum.buffer, 0, new Float32Array(1));
-      runtime().runner.write(correct.buffer, 0, new Float32Array(1));
-      const started = performance.now();
-      let seen = 0;
-      let done = 0;
-      for (const batch of loader.epoch()) {
-        if (schedule?.isPruningStep(loop.step)) {
-          const target = schedule.sparsityAt(loop.step);
-          await pruneModel(model, config, target, config.seed * 1000 + loop.pruneEvents++);
-          if (loop.step === lastEventStep && rewindWeights) {
-            await rewind(model, rewindWeights);
-            optimizer.dispose();
-            optimizer = makeOptimizer(model, config);
-          }
-        }
-        const scope = beginScope();
-        try {
-          const x = tensor(batch.x, batch.shape);
-          const y = labels(batch.y);
-          const logits = model.forward(x);
-          const loss = crossEntropy(logits, y);
-          loss.backward();
-          optimizer.lr = learningRate(config, loop.step, totalSteps);
-          optimizer.step();
-          optimizer.zeroGrad();
-          // Mean loss times batch size: the running sum is divided by images seen (the last batch may be smaller).
-          accumulate(lossSum, scale(loss, batch.y.length));
-          accumulateCorrect(correct, logits, y);
-        } finally {
-          scope.end();
-        }
-        loop.step++;
-        seen += batch.y.length;
-        done++;
-        if (progress.due(done)) {
-          const [l, c] = [await lossSum.item({ checkFinite: true }), await correct.item()];
-          progress.update(done, { loss: l / seen, acc: c / seen, 'img/s': seen / ((performance.now() - started) / 1000) });
-        }
-      }
-      progress.done();
-      const seconds = (performance.now() - started) / 1000;
-      const trainLoss = (await lossSum.item({ checkFinite: true })) / seen;
-      const trainAccuracy = (await correct.item()) / seen;
-      const val = await evaluate(model, data.val, { batchSize: config.evalBatchSize });
-      const test = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
-      const layers = await model.prunableLayers();
-      const sparsity = sparsityReport(layers);
-      const record: EpochRecord = {
-        epoch: epoch + 1, step: loop.step, lr: optimizer.lr, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds,
-        valLoss: val.loss, valAccuracy: val.accuracy, valBalancedAccuracy: val.balancedAccuracy,
-        testLoss: test.loss, testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy,
-        testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])), testConfusion: test.confusion,
-        sparsity: sparsity.total.sparsity, layerSparsity: Object.fromEntries(sparsity.layers.map((l) => [l.name, l.sparsity])),
-        gpuLiveBytes: memory().liveBytes,
-      };
+      if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(pruningView(model));
+      const training = await trainEpoch({
+        model, optimizer: () => optimizer, loader, totals, firstStep: loop.step, learningRate, beforeStep: pruneBefore, label: `epoch ${epoch + 1}/${config.epochs}`,
+      });
+      loop.step += training.steps;
+      const { record, val, lines } = await evaluateEpoch(model, data, training, { epoch: epoch + 1, step: loop.step, lr: optimizer.lr, masked: run.architecture.masked, evalBatchSize: config.evalBatchSize });
       loop.history.push(record);
-      log(`epoch ${epoch + 1}: train loss ${trainLoss.toFixed(4)} acc ${trainAccuracy.toFixed(4)} | val acc ${val.accuracy.toFixed(4)} bal ${val.balancedAccuracy.toFixed(4)} | test loss ${test.loss.toFixed(4)} acc ${test.accuracy.toFixed(4)} bal ${test.balancedAccuracy.toFixed(4)} | sparsity ${sparsity.total.sparsity.toFixed(3)} | ${record.imagesPerSecond.toFixed(0)} img/s`);
-      const recall = CLASSES.map((c, i) => `${c} ${formatMetric(test.recall[i], 3)}`).join(' ');
-      const layerSparsity = model.sparse ? ` | sparsity ${sparsity.layers.map((l) => `${l.name} ${l.sparsity.toFixed(3)}`).join(' ')}` : '';
-      log(`  test recall ${recall}${layerSparsity}`);
-
-      // The best checkpoint is chosen on validation, after pruning has finished (a dense early epoch is not a
-      // pruned model's best).
-      const score = selectionScore(val, config);
-      const pruningDone = loop.step > lastEventStep;
-      if (pruningDone && (loop.best === null || score > loop.best)) {
+      for (const line of lines) log(line);
+      const score = selectionScore(val, config.select);
+      if (isNewBest(score, loop.best, loop.step > lastEventStep)) {
         loop.best = score;
-        await saveModel(join(outDir, 'best.safetensors'), model, checkpointMetadata(config, record, 'best'));
+        await saveModel(join(outDir, 'best.safetensors'), model, metadata(record, 'best'));
       }
       loop.epoch = epoch + 1;
       loop.loader = loader.getState();
-      await saveTrainingState(lastPath, model, optimizer, rewindWeights, loop);
+      await saveTrainingState(lastPath, model, optimizer, rewindWeights, loop, metadata(record, 'last'));
       writeRunFiles(outDir, { config, history: loop.history, device: device.description });
       await hooks.afterEpoch?.(record);
     }
 
     const finalTest = await evaluate(model, data.test, { batchSize: config.evalBatchSize });
     for (const line of ['final model, test part:', ...formatClassMetrics(finalTest, CLASSES)]) log(line);
-    const report = sparsityReport(await model.prunableLayers());
-    await saveModel(join(outDir, 'final.safetensors'), model, checkpointMetadata(config, loop.history.at(-1)!, 'final'));
+    const report = sparsityReport(await readLayers(model));
+    await saveModel(join(outDir, 'final.safetensors'), model, metadata(loop.history.at(-1)!, 'final'));
     const final: FinalRecord = finalRecord(finalTest, report, data.test, device.description, loop.history);
     writeRunFiles(outDir, { config, history: loop.history, device: device.description, final, sparsityText: formatSparsity(report, { withTotal: true }) });
     if (config.report) log(`report: ${writeRunReport(outDir).html}`);
     return { history: loop.history, final, outDir };
   } finally {
-    lossSum.dispose();
-    correct.dispose();
+    totals.lossSum.dispose();
+    totals.correct.dispose();
     optimizer.dispose();
     model.dispose();
   }
 }
 
-function makeOptimizer(model: LeNet, config: TrainConfig): optim.Adam {
+function makeOptimizer(model: nn.Module, config: TrainConfig): optim.Adam {
   return new optim.Adam(model.parametersWithMasks(), { lr: config.lr, weightDecay: config.weightDecay });
 }
 
-/** The learning rate of optimizer step `step` (0-based), a function of the step alone so that --resume matches. */
-function learningRate(config: TrainConfig, step: number, totalSteps: number): number {
-  return config.lrSchedule === 'cosine' ? optim.cosineAnnealingLr(config.lr, step, totalSteps) : config.lr;
-}
-
-function selectionScore(metrics: ClassificationMetrics, config: TrainConfig): number {
-  if (config.select === 'loss') return -metrics.loss;
-  return config.select === 'balanced-accuracy' ? metrics.balancedAccuracy : metrics.accuracy;
-}
-
-function checkpointMetadata(config: TrainConfig, record: EpochRecord, kind: string): Record<string, string> {
-  return { format: 'pt', sparsenet: kind, config: JSON.stringify(config), epoch: String(record.epoch), metrics: JSON.stringify(record) };
-}
-
-function finalRecord(test: ClassificationMetrics, report: ReturnType<typeof sparsityReport>, dataset: ImageDataset, device: string, history: EpochRecord[]): FinalRecord {
-  return {
-    testAccuracy: test.accuracy,
-    testBalancedAccuracy: test.balancedAccuracy,
-    testLoss: test.loss,
-    testRecall: Object.fromEntries(CLASSES.map((c, i) => [c, test.recall[i]])),
-    testConfusion: test.confusion,
-    testImages: dataset.count,
-    sparsity: report.total.sparsity,
-    layerSparsity: Object.fromEntries(report.layers.map((l) => [l.name, l.sparsity])),
-    trainSeconds: history.reduce((s, r) => s + r.seconds, 0),
-    device,
-    classes: [...CLASSES],
-    numClasses: NUM_CLASSES,
-  };
+function checkpointMetadata(config: TrainConfig, run: RunMetadata, record: EpochRecord, kind: string): Record<string, string> {
+  return { format: 'pt', sparsenet: kind, config: JSON.stringify(config), epoch: String(record.epoch), metrics: JSON.stringify(record), ...encodeRunMetadata(run) };
 }
 
 /**
  * On --resume the saved config rules (the command line of a resume usually carries only --resume and --out);
  * settings given now that differ from the saved ones are named in the log as ignored, not silently dropped.
+ * Settings added since the run started take their defaults, which reproduce what the run did (--arch lenet).
  */
 function resumedConfig(outDir: string, given: TrainConfig, log: (line: string) => void): TrainConfig {
   const path = join(outDir, 'config.json');
   if (!existsSync(path)) throw new Error(`train --resume: ${path} is missing; nothing to resume in ${outDir}`);
-  const saved = JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
+  const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<TrainConfig>) };
   const ignored = (Object.keys(saved) as (keyof TrainConfig)[]).filter((key) => key !== 'resume' && key !== 'out' && given[key] !== saved[key]);
   if (ignored.length) log(`resume: keeping the run's own settings; ignoring ${ignored.map((key) => `${key}=${given[key]} (run: ${saved[key]})`).join(', ')}`);
   return { ...saved, resume: true, out: given.out };
-}
-
-/**
- * Runs every batch shape of the run once (training batches with backward, evaluation batches without), with no
- * update, so that each kernel meets its shapes; then measures the queued kernel variants once.
- */
-async function tuneKernels(model: LeNet, data: Record<'train' | 'val' | 'test', ImageDataset>, config: TrainConfig, log: (line: string) => void): Promise<void> {
-  const { tuner } = runtime().runner;
-  const sizes = (count: number, batch: number) => [...new Set([Math.min(batch, count), count % batch].filter((n) => n > 0))];
-  const run = (n: number, withGrad: boolean) => {
-    const scope = beginScope();
-    try {
-      const indices = Int32Array.from({ length: n }, (_, i) => i);
-      const x = tensor(gatherBatch(data.train, indices), [n, 3, data.train.size, data.train.size]);
-      if (!withGrad) return void noGrad(() => model.forward(x));
-      crossEntropy(model.forward(x), labels(data.train.labels.subarray(0, n))).backward();
-      for (const p of model.parameters()) {
-        p.grad?.dispose();
-        p.grad = null;
-      }
-    } finally {
-      scope.end();
-    }
-  };
-  for (const n of sizes(data.train.count, config.batchSize)) run(n, true);
-  for (const n of new Set([...sizes(data.val.count, config.evalBatchSize), ...sizes(data.test.count, config.evalBatchSize)])) run(Math.min(n, data.train.count), false);
-  if (tuner.pendingCount) {
-    const started = performance.now();
-    const report = await tuner.tunePending();
-    log(`kernel tuning: measured the variants of ${report.size} kernel shapes in ${((performance.now() - started) / 1000).toFixed(1)} s (choices in tuning.json)`);
-  }
 }

@@ -1,0 +1,123 @@
+/**
+ * The model zoo: the registry's names, defaults and option checks; lenet is today's LeNet number for number;
+ * vgg and resnet carry torchvision's module names, fit the FLOPs budget (5x LeNet's 18.2 MFLOP per training
+ * image) at 64x64 while ResNet-20 costs about 54x, and take masks on every conv and linear layer.
+ */
+import { describe, expect, it } from 'vitest';
+import { nn, noGrad, scoped, tensor, type Tensor } from '@sparsenet/tensor';
+import { ARCHITECTURES, buildModel, flops, fullSpec, LeNet, resolveOptions, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
+import { useDevice } from '../../tensor/test/helpers.js';
+
+useDevice();
+
+const context = { numClasses: 7, imageSize: 64, seed: 0 };
+
+/**
+ * FLOPs per image (2 x multiply-adds of the convs and linears, as prune/flops.ts counts them) of one forward,
+ * recorded from the layers' actual output shapes; training = forward + weight gradients + input gradients
+ * but the first layer's (its input needs none), as bench/src/workloads.ts counts LeNet's 18.2 M.
+ */
+async function measureFlops(model: nn.Module, imageSize: number): Promise<{ forward: number; training: number }> {
+  const perLayer: number[] = [];
+  const conv = nn.Conv2d.prototype.forward;
+  const linear = nn.Linear.prototype.forward;
+  nn.Conv2d.prototype.forward = function (this: nn.Conv2d, x: Tensor) {
+    const y = conv.call(this, x);
+    perLayer.push(2 * this.weight.size * y.shape[2] * y.shape[3]);
+    return y;
+  };
+  nn.Linear.prototype.forward = function (this: nn.Linear, x: Tensor) {
+    perLayer.push(2 * this.weight.size);
+    return linear.call(this, x);
+  };
+  try {
+    model.eval();
+    await scoped(async () => noGrad(() => model.forward(tensor(new Float32Array(3 * imageSize * imageSize), [1, 3, imageSize, imageSize]))));
+  } finally {
+    nn.Conv2d.prototype.forward = conv;
+    nn.Linear.prototype.forward = linear;
+    model.train();
+  }
+  const forward = perLayer.reduce((a, b) => a + b, 0);
+  return { forward, training: 3 * forward - perLayer[0] };
+}
+
+describe('the model zoo', () => {
+  it('names lenet, vgg, resnet and resnet20; options are checked against the defaults', () => {
+    expect(ARCHITECTURES).toEqual(['lenet', 'vgg', 'resnet', 'resnet20']);
+    expect(resolveOptions('resnet', { blocks: [2, 2, 2] })).toEqual({ widths: [16, 32, 64], blocks: [2, 2, 2], stemStride: 2 });
+    expect(fullSpec({ name: 'vgg', options: {}, masked: true })).toEqual({ name: 'vgg', options: { stages: [[16], [32], [64], [96]] }, masked: true });
+    expect(() => zooEntry('resnet50')).toThrow("zoo: no architecture 'resnet50' (choices: lenet, vgg, resnet, resnet20)");
+    expect(() => resolveOptions('resnet', { depth: 20 })).toThrow("zoo: resnet has no option 'depth' (options: widths, blocks, stemStride)");
+    expect(() => resolveOptions('resnet', { stemStride: '2' })).toThrow("zoo: resnet option 'stemStride' must be a number, got \"2\"");
+    expect(() => buildModel({ name: 'resnet', options: { widths: [16, 32], blocks: [1, 1, 1] }, masked: false }, context))
+      .toThrow('zoo: resnet needs as many positive widths as block counts, got widths [16,32] and blocks [1,1,1]');
+    expect(() => buildModel({ name: 'vgg', options: { stages: [[8], [8], [8]] }, masked: false }, { ...context, imageSize: 4 }))
+      .toThrow('zoo: vgg with 3 stages halves a 4x4 image below 1 pixel');
+    expect(() => buildModel({ name: 'lenet', options: {}, masked: false }, { ...context, numClasses: 3 }))
+      .toThrow('zoo: lenet takes 64x64 images and 7 classes, got 64x64 and 3');
+  });
+
+  it('lenet is today\'s LeNet: the same parameter names and initial numbers for a seed', async () => {
+    const zoo = buildModel({ name: 'lenet', options: {}, masked: true }, { ...context, seed: 5 });
+    const today = new LeNet({ sparse: true, seed: 5 });
+    expect(zoo).toBeInstanceOf(LeNet);
+    const [a, b] = [await zoo.stateDict(), await today.stateDict()];
+    expect(Object.keys(a)).toEqual(Object.keys(b));
+    for (const name of Object.keys(a)) expect(Array.from(a[name].data), name).toEqual(Array.from(b[name].data));
+    zoo.dispose();
+    today.dispose();
+  });
+
+  it("resnet and vgg carry torchvision's names, BatchNorm statistics included", async () => {
+    const resnet = buildModel({ name: 'resnet', options: {}, masked: false }, context);
+    const names = Object.keys(await resnet.stateDict());
+    expect(names.slice(0, 7)).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked', 'layer1.0.conv1.weight']);
+    expect(names).toContain('layer2.0.downsample.0.weight');
+    expect(names).toContain('layer3.0.downsample.1.running_var');
+    expect(names).not.toContain('layer1.0.downsample.0.weight');
+    expect(names.slice(-2)).toEqual(['fc.weight', 'fc.bias']);
+    expect(weightedLayers(resnet).map(([name]) => name)).toEqual([
+      'conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer2.0.conv1', 'layer2.0.conv2', 'layer2.0.downsample.0',
+      'layer3.0.conv1', 'layer3.0.conv2', 'layer3.0.downsample.0', 'fc',
+    ]);
+    const vgg = buildModel({ name: 'vgg', options: {}, masked: false }, context);
+    expect(weightedLayers(vgg).map(([name, layer]) => `${name} [${layer.weight.shape}]`)).toEqual([
+      'features.0 [16,3,3,3]', 'features.4 [32,16,3,3]', 'features.8 [64,32,3,3]', 'features.12 [96,64,3,3]', 'classifier [7,96]',
+    ]);
+    resnet.dispose();
+    vgg.dispose();
+  });
+
+  it('defaults cost at most 5x LeNet per training image at 64x64; ResNet-20 about 54x', async () => {
+    const lenet = new LeNet();
+    const lenetFlops = flops(await lenet.prunableLayers(), [64, 64]);
+    lenet.dispose();
+    const lenetTraining = 3 * lenetFlops.dense - lenetFlops.layers[0].dense;
+    expect(lenetTraining / 1e6).toBeCloseTo(18.2, 1);
+    const ratios: Record<string, number> = {};
+    for (const name of ['vgg', 'resnet', 'resnet20']) {
+      const model = buildModel({ name, options: {}, masked: false }, context);
+      ratios[name] = (await measureFlops(model, 64)).training / lenetTraining;
+      model.dispose();
+    }
+    expect(ratios.vgg).toBeLessThanOrEqual(5);
+    expect(ratios.resnet).toBeLessThanOrEqual(5);
+    expect(ratios.resnet20).toBeGreaterThan(50);
+    expect(ratios.resnet20).toBeLessThan(58);
+  });
+
+  it('masked models get weight_mask on every conv and linear layer, and any class count and image size', async () => {
+    const model = buildModel({ name: 'resnet', options: { blocks: [2, 1, 1] }, masked: true }, { numClasses: 3, imageSize: 24, seed: 1 });
+    const layers = weightedLayers(model);
+    expect(layers.length).toBe(12);
+    for (const [name, layer] of layers) expect(layer.weightMask?.shape, name).toEqual(layer.weight.shape);
+    expect(model.parametersWithMasks().filter((p) => p.mask).length).toBe(13);
+    const logits = await scoped(async () => {
+      model.eval();
+      return noGrad(() => model.forward(tensor(new Float32Array(2 * 3 * 24 * 24).fill(0.5), [2, 3, 24, 24]))).shape;
+    });
+    expect(logits).toEqual([2, 3]);
+    model.dispose();
+  });
+});
