@@ -19,3 +19,4 @@ export * from './zoo/index.js';
 export { Vgg, type VggOptions } from './zoo/vgg.js';
 export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';
 export { readLayers } from './train/layers.js';
+export { tracedFlops } from './zoo/traced-flops.js';

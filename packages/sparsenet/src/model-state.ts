@@ -9,7 +9,7 @@
 import type { nn } from '@sparsenet/tensor';
 import { LAYER_NAMES, type LeNetWidths } from './model.js';
 import { decodeRunMetadata, RUN_METADATA_KEY, type ArchitectureSpec, type RunMetadata } from './run-metadata.js';
-import { buildModel, describeArchitecture } from './zoo/index.js';
+import { buildModel, describeArchitecture, fullSpec } from './zoo/index.js';
 
 export const OPTIMIZER_NAMESPACE = '__optimizer__.';
 export const REWIND_NAMESPACE = '__rewind__.';
@@ -69,14 +69,25 @@ export function checkpointRun(state: nn.StateDict, metadata: Record<string, stri
   return { ...run, architecture: { ...architecture, options: { ...architecture.options, widths: lenetWidths(state, source) } } };
 }
 
-/** A fresh model of `architecture` holding `state`; throws naming `source` and the shapes that differ. */
+/**
+ * A fresh model of `architecture` holding `state`; throws naming `source`, the architecture and the tensors that
+ * differ: for another architecture the first missing and unexpected names with their shapes, for the same one
+ * with other widths each size mismatch.
+ */
 export function loadInto(architecture: ArchitectureSpec, run: Pick<RunMetadata, 'classes' | 'imageSize'>, state: nn.StateDict, source: string, options: { strict?: boolean } = {}): nn.Module {
   const model = buildModel(architecture, { numClasses: run.classes.length, imageSize: run.imageSize, seed: 0 });
   try {
+    const own = new Map([...model.namedParameters(), ...model.namedBuffers()].map(([name, t]) => [name, t.shape]));
+    const missing = [...own].filter(([name]) => !(name in state));
+    const unexpected = (options.strict ?? true) ? Object.entries(state).filter(([name]) => !own.has(name)).map(([name, e]): [string, readonly number[]] => [name, e.shape]) : [];
+    const first = (entries: [string, readonly number[]][]) => entries.slice(0, 3).map(([name, shape]) => `'${name}' [${shape}]`).join(', ') + (entries.length > 3 ? ', ...' : '');
+    if (missing.length && (options.strict ?? true)) {
+      throw new Error(`${missing.length} of its ${own.size} tensors are missing (${first(missing)})${unexpected.length ? `, and ${unexpected.length} tensors are not its (${first(unexpected)})` : ''}`);
+    }
     model.loadStateDict(state, options);
   } catch (error) {
     model.dispose();
-    throw new Error(`checkpoint ${source} does not fit ${describeArchitecture(architecture)} for ${run.classes.length} classes at ${run.imageSize}x${run.imageSize}: ${(error as Error).message}`);
+    throw new Error(`checkpoint ${source} does not fit ${describeArchitecture(fullSpec(architecture))} for ${run.classes.length} classes at ${run.imageSize}x${run.imageSize}: ${(error as Error).message}`);
   }
   return model;
 }

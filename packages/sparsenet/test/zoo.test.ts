@@ -4,43 +4,13 @@
  * image) at 64x64 while ResNet-20 costs about 54x, and take masks on every conv and linear layer.
  */
 import { describe, expect, it } from 'vitest';
-import { nn, noGrad, scoped, tensor, type Tensor } from '@sparsenet/tensor';
-import { ARCHITECTURES, buildModel, flops, fullSpec, LeNet, resolveOptions, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
+import { noGrad, scoped, tensor } from '@sparsenet/tensor';
+import { ARCHITECTURES, buildModel, flops, fullSpec, LeNet, resolveOptions, tracedFlops, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
 
 const context = { numClasses: 7, imageSize: 64, seed: 0 };
-
-/**
- * FLOPs per image (2 x multiply-adds of the convs and linears, as prune/flops.ts counts them) of one forward,
- * recorded from the layers' actual output shapes; training = forward + weight gradients + input gradients
- * but the first layer's (its input needs none), as bench/src/workloads.ts counts LeNet's 18.2 M.
- */
-async function measureFlops(model: nn.Module, imageSize: number): Promise<{ forward: number; training: number }> {
-  const perLayer: number[] = [];
-  const conv = nn.Conv2d.prototype.forward;
-  const linear = nn.Linear.prototype.forward;
-  nn.Conv2d.prototype.forward = function (this: nn.Conv2d, x: Tensor) {
-    const y = conv.call(this, x);
-    perLayer.push(2 * this.weight.size * y.shape[2] * y.shape[3]);
-    return y;
-  };
-  nn.Linear.prototype.forward = function (this: nn.Linear, x: Tensor) {
-    perLayer.push(2 * this.weight.size);
-    return linear.call(this, x);
-  };
-  try {
-    model.eval();
-    await scoped(async () => noGrad(() => model.forward(tensor(new Float32Array(3 * imageSize * imageSize), [1, 3, imageSize, imageSize]))));
-  } finally {
-    nn.Conv2d.prototype.forward = conv;
-    nn.Linear.prototype.forward = linear;
-    model.train();
-  }
-  const forward = perLayer.reduce((a, b) => a + b, 0);
-  return { forward, training: 3 * forward - perLayer[0] };
-}
 
 describe('the model zoo', () => {
   it('names lenet, vgg, resnet and resnet20; options are checked against the defaults', () => {
@@ -98,7 +68,7 @@ describe('the model zoo', () => {
     const ratios: Record<string, number> = {};
     for (const name of ['vgg', 'resnet', 'resnet20']) {
       const model = buildModel({ name, options: {}, masked: false }, context);
-      ratios[name] = (await measureFlops(model, 64)).training / lenetTraining;
+      ratios[name] = (await tracedFlops(model, 64)).training / lenetTraining;
       model.dispose();
     }
     expect(ratios.vgg).toBeLessThanOrEqual(5);
