@@ -1,7 +1,7 @@
 /** The bench's flags. */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['ceilings', 'kernels', 'lenet', 'zoo', 'profile', 'tfjs', 'wasm', 'torch', 'sparsity'] as const;
+export const SECTIONS = ['ceilings', 'kernels', 'layers', 'lenet', 'zoo', 'profile', 'tfjs', 'wasm', 'torch', 'sparsity'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {

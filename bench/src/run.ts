@@ -9,6 +9,7 @@ import { getDevice, getDeviceInfo, runtime } from '@sparsenet/tensor';
 import { parseBenchArgs, type BenchArgs } from './args.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
 import { measureKernels, type KernelResults } from './kernels.js';
+import { measureLayerOps } from './layer-ops.js';
 import { profileTrainingStep, syntheticBatch, timeInference, timeTraining, type KernelProfile, type StepCounts, type WorkloadTiming } from './lenet.js';
 import { measurePeers, type PeerResults } from './peers.js';
 import { measureSparsity, type SparsityResults } from './sparsity.js';
@@ -27,7 +28,7 @@ async function main(args: BenchArgs): Promise<void> {
   table.note(`adapter: ${info.kind}: ${info.description} (features: ${[...device.features].join(', ')})`);
 
   let ceilings: Ceilings = { gflops: NaN, gbs: NaN, memcpyGbs: NaN };
-  if (args.only.has('ceilings') || args.only.has('kernels')) {
+  if (args.only.has('ceilings') || args.only.has('kernels') || args.only.has('layers')) {
     ceilings = await measureCeilings(runtime().runner);
     table.add({ section: 'ceiling', name: 'FMA throughput (registers only)', value: ceilings.gflops, unit: 'GFLOP/s', note: 'best of 8 and 12 scalar FMA chains per thread' });
     table.add({ section: 'ceiling', name: 'copy 64 MiB (shader)', value: ceilings.gbs, unit: 'GB/s', note: 'read + write bytes' });
@@ -36,6 +37,8 @@ async function main(args: BenchArgs): Promise<void> {
 
   let kernels: KernelResults | null = null;
   if (args.only.has('kernels')) kernels = await measureKernels(table, ceilings, { quick: args.quick, batch: 128 });
+
+  if (args.only.has('layers')) await measureLayerOps(table, ceilings, { quick: args.quick });
 
   const ours: OurWorkload[] = [];
   const timing = workloadTiming(args.quick);

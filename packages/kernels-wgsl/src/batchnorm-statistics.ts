@@ -5,7 +5,7 @@
  * variance). The sums are shifted by the channel's first element, so a large mean does not cancel the
  * variance away in f32. Optionally adds 1 to an i32 counter (num_batches_tracked).
  */
-import { channelGrid, channelReductionProgram, channelUniforms, type ChannelShape } from './channel-reduction.js';
+import { channelSweepLaunch, channelSweepProgram, type ChannelShape } from './channel-sweep.js';
 import { cachedProgram } from './program-cache.js';
 import type { KernelRunner, Program } from './runner.js';
 
@@ -16,7 +16,7 @@ export interface BatchNormHyperparameters {
 
 function program(counted: boolean): Program {
   const key = `batchnorm_statistics${counted ? '_counted' : ''}`;
-  return cachedProgram(key, () => channelReductionProgram(key, {
+  return cachedProgram(key, () => channelSweepProgram(key, {
     bindings: counted ? ['read', 'write', 'write', 'write', 'write'] : ['read', 'write', 'write', 'write'],
     declarations: `@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
@@ -25,7 +25,7 @@ function program(counted: boolean): Program {
 ${counted ? '@group(0) @binding(5) var<storage, read_write> batches: array<i32>;' : ''}`,
     uniformFields: 'momentum: f32, eps: f32,',
     prologue: 'let shift = x[c * u.plane];',
-    accumulate: 'let d = x[index] - shift;\n    acc += vec2<f32>(d, d * d);',
+    body: 'let d = x[index] - shift;\n    acc += vec2<f32>(d, d * d);',
     finish: `let shifted_mean = total.x / count;
     let variance = max(total.y / count - shifted_mean * shifted_mean, 0.0);
     let mean = shift + shifted_mean;
@@ -43,7 +43,6 @@ export function batchNormStatistics(
   shape: ChannelShape, h: BatchNormHyperparameters,
 ): void {
   const p = program(batches !== null);
-  const grid = channelGrid(p.key, runner.device.limits.maxComputeWorkgroupsPerDimension, shape);
-  const buffers = [x, stats, runningMean, runningVar, ...(batches ? [batches] : [])];
-  runner.run(p, buffers, [...channelUniforms(shape), { f32: h.momentum }, { f32: h.eps }], grid);
+  const { uniforms, grid } = channelSweepLaunch(runner, p, shape, true);
+  runner.run(p, [x, stats, runningMean, runningVar, ...(batches ? [batches] : [])], [...uniforms, { f32: h.momentum }, { f32: h.eps }], grid);
 }

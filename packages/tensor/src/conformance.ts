@@ -1,8 +1,8 @@
 /**
  * The kernel conformance set: a fixed list of small cases covering every kernel of @sparsenet/kernels-wgsl and
  * every variant of it (matmul's three variants in each layout and epilogue, both conv2d forward variants and
- * both backwards, max pooling, ReLU, softmax cross-entropy, Adam, SGD, channel sums, fill, binary, transpose,
- * count-correct), each with seeded inputs. Running it returns every case's outputs as read back, so that two
+ * both backwards, max and average pooling, ReLU, the fused add + ReLU, BatchNorm's five kernels, dropout,
+ * softmax cross-entropy, Adam, SGD, channel sums, fill, binary, transpose, count-correct), each with seeded inputs. Running it returns every case's outputs as read back, so that two
  * runs (Node and a browser, two drivers) can be compared number for number, and a float64 reference can judge
  * each case (packages/tensor/test/reference/conformance.ts). Shapes are deliberately not multiples of the
  * workgroup or tile sizes. Variants are run by name, so the tuner plays no part.
@@ -45,9 +45,27 @@ export interface MaxPoolCase {
   argmax: boolean;
 }
 
+export interface AvgPoolCase {
+  kernel: 'avgpool2d_forward' | 'avgpool2d_backward';
+  geometry: k.Pool2dGeometry;
+}
+
 export interface ElementwiseCase {
-  kernel: 'relu' | 'relu_backward';
+  kernel: 'relu' | 'relu_backward' | 'add_relu';
   n: number;
+}
+
+export interface BatchNormCase {
+  kernel: 'batchnorm_statistics' | 'batchnorm_eval_statistics' | 'batchnorm_normalize' | 'batchnorm_backward_reduce' | 'batchnorm_backward_input' | 'batchnorm_backward_input_eval';
+  shape: k.ChannelShape;
+}
+
+export interface DropoutCase {
+  kernel: 'dropout';
+  n: number;
+  p: number;
+  seed: number;
+  step: number;
 }
 
 export interface ScaleCase {
@@ -108,8 +126,8 @@ export interface OptimizerCase {
 }
 
 export type ConformanceSpec =
-  | MatmulCase | Conv2dForwardCase | Conv2dBackwardCase | MaxPoolCase | ElementwiseCase | ScaleCase | TransposeCase | FillCase | BinaryCase
-  | ClassifierCase | SumAxesCase | OptimizerCase;
+  | MatmulCase | Conv2dForwardCase | Conv2dBackwardCase | MaxPoolCase | AvgPoolCase | ElementwiseCase | ScaleCase | TransposeCase | FillCase | BinaryCase
+  | ClassifierCase | SumAxesCase | OptimizerCase | BatchNormCase | DropoutCase;
 
 export interface ConformanceCase {
   /** Unique and stable, e.g. 'matmul register tn maskOut 29x33x43'. */
@@ -131,6 +149,9 @@ export interface ConformanceResult {
 /** Adam's betas and eps in every case (the kernel takes them as scalars; only lr and weight decay vary). */
 export const CONFORMANCE_ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
+/** BatchNorm's momentum and eps in every case (PyTorch's defaults). */
+export const CONFORMANCE_BATCHNORM = { momentum: 0.1, eps: 1e-5 } as const;
+
 const conv = (n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, stride = 1, pad = 0): k.Conv2dShape => ({
   n, c, h, w, o, kh, kw, strideH: stride, strideW: stride, padH: pad, padW: pad,
 });
@@ -150,6 +171,11 @@ function pool(planes: number, height: number, width: number, kernel: number, str
 }
 
 const POOLS = { disjoint: pool(6, 13, 11, 2, 2), overlapping: pool(2, 9, 9, 3, 2) };
+/** Global average pooling of 6 planes of 7x9. */
+const GLOBAL_POOL: k.Pool2dGeometry = { planes: 6, height: 7, width: 9, kernelH: 7, kernelW: 9, strideH: 7, strideW: 9, outHeight: 1, outWidth: 1 };
+
+/** A plane that does not divide the 256-thread sweep, and one wider than it. */
+const BATCHNORM_SHAPES: Record<string, k.ChannelShape> = { odd: { images: 3, channels: 5, plane: 37 }, wide: { images: 2, channels: 3, plane: 300 } };
 
 type MatmulShape = Omit<MatmulCase, 'kernel' | 'variant'>;
 
@@ -203,8 +229,19 @@ function specs(): { name: string; spec: ConformanceSpec }[] {
     add(`maxpool2d_backward ${name} ${g}`, { kernel: 'maxpool2d_backward', geometry, argmax: true });
   }
   add('maxpool2d_forward disjoint no argmax', { kernel: 'maxpool2d_forward', geometry: POOLS.disjoint, argmax: false });
+  for (const [name, geometry] of Object.entries({ ...POOLS, global: GLOBAL_POOL })) {
+    const g = `${geometry.planes}x${geometry.height}x${geometry.width} k${geometry.kernelH}x${geometry.kernelW} s${geometry.strideH}`;
+    add(`avgpool2d_forward ${name} ${g}`, { kernel: 'avgpool2d_forward', geometry });
+    add(`avgpool2d_backward ${name} ${g}`, { kernel: 'avgpool2d_backward', geometry });
+  }
+  for (const [name, shape] of Object.entries(BATCHNORM_SHAPES)) {
+    const kernels = ['batchnorm_statistics', 'batchnorm_eval_statistics', 'batchnorm_normalize', 'batchnorm_backward_reduce', 'batchnorm_backward_input', 'batchnorm_backward_input_eval'] as const;
+    for (const kernel of kernels) add(`${kernel} ${name} ${shape.images}x${shape.channels}x${shape.plane}`, { kernel, shape });
+  }
   add('relu 1000', { kernel: 'relu', n: 1000 });
   add('relu_backward 1000', { kernel: 'relu_backward', n: 1000 });
+  add('add_relu 1000', { kernel: 'add_relu', n: 1000 });
+  add('dropout p0.3 1000', { kernel: 'dropout', n: 1000, p: 0.3, seed: 17, step: 4 });
   add('transpose 13x37', { kernel: 'transpose', rows: 13, cols: 37 });
   add('scale 777', { kernel: 'scale', n: 777, alpha: -0.75 });
   add('fill f32 1001', { kernel: 'fill', n: 1001, value: -2.5, dtype: 'f32' });
@@ -302,8 +339,54 @@ function makeInputs(name: string, spec: ConformanceSpec): Record<string, Conform
       delete i.values.dw;
       break;
     }
+    case 'avgpool2d_forward': {
+      const g = spec.geometry;
+      i.uniform('x', g.planes * g.height * g.width);
+      break;
+    }
+    case 'avgpool2d_backward': {
+      const g = spec.geometry;
+      i.uniform('dy', g.planes * g.outHeight * g.outWidth);
+      break;
+    }
+    case 'batchnorm_statistics':
+    case 'batchnorm_eval_statistics':
+    case 'batchnorm_normalize':
+    case 'batchnorm_backward_reduce':
+    case 'batchnorm_backward_input':
+    case 'batchnorm_backward_input_eval': {
+      const { images, channels, plane } = spec.shape;
+      const size = images * channels * plane;
+      const kernel = spec.kernel;
+      const needs = (...kernels: string[]) => kernels.includes(kernel);
+      // x off-centre, so that the statistics kernel's shifted sums matter.
+      if (!needs('batchnorm_eval_statistics', 'batchnorm_backward_input_eval')) i.uniform('x', size, 1, 3);
+      if (needs('batchnorm_backward_reduce', 'batchnorm_backward_input', 'batchnorm_backward_input_eval')) i.uniform('dy', size);
+      if (needs('batchnorm_statistics', 'batchnorm_eval_statistics')) {
+        i.uniform('runningMean', channels);
+        i.uniform('runningVar', channels, 0.5, 2);
+      } else {
+        // Interleaved (mean, invstd) per channel, as the statistics kernels write them.
+        i.uniform('stats', 2 * channels, 0.5, 2);
+      }
+      if (kernel === 'batchnorm_statistics') i.values.batches = Int32Array.of(41);
+      if (needs('batchnorm_normalize', 'batchnorm_backward_input', 'batchnorm_backward_input_eval')) i.uniform('weight', channels, 0.5, 1.5);
+      if (kernel === 'batchnorm_normalize') i.uniform('bias', channels);
+      if (kernel === 'batchnorm_backward_input') {
+        i.uniform('gradWeight', channels);
+        i.uniform('gradBias', channels);
+      }
+      break;
+    }
     case 'relu':
     case 'scale':
+      i.uniform('x', spec.n);
+      break;
+    case 'add_relu':
+      i.uniform('a', spec.n);
+      i.uniform('b', spec.n);
+      break;
+    case 'dropout':
       i.uniform('x', spec.n);
       break;
     case 'transpose':
@@ -429,6 +512,53 @@ export async function runConformanceCase(c: ConformanceCase): Promise<Conformanc
         read.dx = dx;
         break;
       }
+      case 'avgpool2d_forward': {
+        const g = s.geometry;
+        read.y = output(g.planes * g.outHeight * g.outWidth);
+        k.avgPool2dForward(runner, input('x'), read.y.buffer, g);
+        break;
+      }
+      case 'avgpool2d_backward': {
+        const g = s.geometry;
+        read.dx = output(g.planes * g.height * g.width);
+        k.avgPool2dBackward(runner, input('dy'), read.dx.buffer, g);
+        break;
+      }
+      case 'batchnorm_statistics': {
+        read.stats = output(2 * s.shape.channels);
+        const state = (name: string) => (read[name] = upload(name)).buffer;
+        k.batchNormStatistics(runner, input('x'), read.stats.buffer, state('runningMean'), state('runningVar'), state('batches'), s.shape, CONFORMANCE_BATCHNORM);
+        break;
+      }
+      case 'batchnorm_eval_statistics':
+        read.stats = output(2 * s.shape.channels);
+        k.batchNormEvalStatistics(runner, input('runningMean'), input('runningVar'), read.stats.buffer, s.shape.channels, CONFORMANCE_BATCHNORM.eps);
+        break;
+      case 'batchnorm_normalize':
+        read.y = output(c.inputs.x.length);
+        k.batchNormNormalize(runner, input('x'), input('stats'), input('weight'), input('bias'), read.y.buffer, s.shape);
+        break;
+      case 'batchnorm_backward_reduce':
+        read.gradWeight = output(s.shape.channels);
+        read.gradBias = output(s.shape.channels);
+        k.batchNormBackwardReduce(runner, input('x'), input('dy'), input('stats'), read.gradWeight.buffer, read.gradBias.buffer, s.shape);
+        break;
+      case 'batchnorm_backward_input':
+        read.dx = output(c.inputs.dy.length);
+        k.batchNormBackwardInput(runner, input('x'), input('dy'), input('stats'), input('weight'), input('gradWeight'), input('gradBias'), read.dx.buffer, s.shape);
+        break;
+      case 'batchnorm_backward_input_eval':
+        read.dx = output(c.inputs.dy.length);
+        k.batchNormBackwardInputEval(runner, input('dy'), input('stats'), input('weight'), read.dx.buffer, s.shape);
+        break;
+      case 'add_relu':
+        read.out = output(s.n);
+        k.addRelu(runner, input('a'), input('b'), read.out.buffer, s.n);
+        break;
+      case 'dropout':
+        read.out = output(s.n);
+        k.dropout(runner, input('x'), read.out.buffer, s.n, s.p, { seed: s.seed, step: s.step });
+        break;
       case 'relu':
         read.out = output(s.n);
         k.relu(runner, input('x'), read.out.buffer, s.n);

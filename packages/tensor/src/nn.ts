@@ -7,10 +7,11 @@
 import { generator, defaultBias, kaimingUniform } from './init.js';
 import { untrack } from './memory.js';
 import { batchNorm2d } from './ops/batchnorm.js';
+import { dropout } from './ops/dropout.js';
 import { conv2d } from './ops/conv.js';
 import { relu } from './ops/elementwise.js';
 import { linear } from './ops/matmul.js';
-import { maxPool2d, type Size2d } from './ops/pool.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type Size2d } from './ops/pool.js';
 import { flatten } from './ops/shape.js';
 import type { Random } from './random.js';
 import { runtime } from './runtime.js';
@@ -371,20 +372,74 @@ export class BatchNorm2d extends Module {
   }
 }
 
-export class MaxPool2d extends Module {
+/** A pooling layer's window: kernel size and stride (defaulting to the kernel size, as in PyTorch). */
+abstract class Pool2dLayer extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
 
-  /** stride defaults to kernelSize, as in PyTorch. */
-  constructor(kernelSize: Size2d, stride: Size2d = kernelSize) {
+  constructor(layer: string, kernelSize: Size2d, stride: Size2d) {
     super();
-    checkSizes('MaxPool2d', { kernelSize, stride });
+    checkSizes(layer, { kernelSize, stride });
     this.kernelSize = pair(kernelSize);
     this.stride = pair(stride);
+  }
+}
+
+export class MaxPool2d extends Pool2dLayer {
+  constructor(kernelSize: Size2d, stride: Size2d = kernelSize) {
+    super('MaxPool2d', kernelSize, stride);
   }
 
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, this.stride);
+  }
+}
+
+export class AvgPool2d extends Pool2dLayer {
+  constructor(kernelSize: Size2d, stride: Size2d = kernelSize) {
+    super('AvgPool2d', kernelSize, stride);
+  }
+
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.stride);
+  }
+}
+
+/** torch.nn.AdaptiveAvgPool2d for output size 1 (global average pooling); other sizes throw. */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Size2d) {
+    super();
+    if (!pair(outputSize).every((d) => d === 1)) throw new Error(`AdaptiveAvgPool2d: only output size 1 is supported, got ${JSON.stringify(outputSize)}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+/**
+ * torch.nn.Dropout: zeroes each element with probability p in train(), scaling the rest by 1 / (1 - p); the
+ * identity in eval(). Each training forward draws a new mask: `step` counts them (not in the state dict, as
+ * PyTorch's Dropout has no state; a resumed run that must draw the same masks restores it).
+ */
+export class Dropout extends Module {
+  /** The layer's random stream. */
+  readonly seed: number;
+  /** Training forwards so far: the next mask's draw. */
+  step = 0;
+
+  constructor(
+    readonly p = 0.5,
+    options: { seed?: number | Random } = {},
+  ) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must be in [0, 1], got ${p}`);
+    this.seed = typeof options.seed === 'number' ? options.seed : Math.floor(generator(options.seed).next() * 2 ** 32);
+  }
+
+  forward(x: Tensor): Tensor {
+    const step = this.training ? this.step++ % 2 ** 32 : 0;
+    return dropout(x, this.p, { training: this.training, seed: this.seed, step });
   }
 }
 

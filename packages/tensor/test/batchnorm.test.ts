@@ -7,7 +7,7 @@ import { batchNorm2dBackwardRef, batchNorm2dRef, normalisingStatistics, type Bat
 useDevice();
 
 // Batch 1 and 33, odd channel counts, planes below, at and above the 256-thread workgroup, planes that do
-// not divide it, and 1x1 planes (the reduction's steps then move by whole images).
+// not divide it, 1x1 planes (the sweeps' steps then move by whole images), and images split unevenly among workgroups.
 const SHAPES: BatchNormShape[] = [
   { n: 1, c: 3, h: 13, w: 17 },
   { n: 33, c: 5, h: 7, w: 9 },
@@ -15,6 +15,7 @@ const SHAPES: BatchNormShape[] = [
   { n: 33, c: 3, h: 1, w: 1 },
   { n: 5, c: 1, h: 16, w: 16 },
   { n: 1, c: 2, h: 3, w: 300 },
+  { n: 35, c: 17, h: 5, w: 3 },
 ];
 const label = (s: BatchNormShape) => `[${s.n},${s.c},${s.h},${s.w}]`;
 const TRAIN: BatchNormConfig = { training: true, momentum: 0.1, eps: 1e-5 };

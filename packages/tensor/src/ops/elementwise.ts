@@ -1,4 +1,4 @@
-/** Elementwise ops with their gradients: add, sub, mul, scale, relu. */
+/** Elementwise ops with their gradients: add, sub, mul, scale, relu, and the residual sum's addRelu. */
 import * as k from '@sparsenet/kernels-wgsl';
 import { record } from '../autograd.js';
 import { runtime } from '../runtime.js';
@@ -43,6 +43,15 @@ export function relu(x: Tensor): Tensor {
   const out = empty(x.shape, 'f32', `relu([${x.shape}])`);
   k.relu(runtime().runner, x.buffer, out.buffer, x.size);
   return record(out, [x], (g) => [reluGate(out, g, `relu([${x.shape}])`)]);
+}
+
+/** relu(a + b) in one kernel (a residual block's sum and activation); the backward gates by the output as relu's does. */
+export function addRelu(a: Tensor, b: Tensor): Tensor {
+  checkSame('addRelu', a, b);
+  const origin = `addRelu(${shapeString(a, b)})`;
+  const out = empty(a.shape, 'f32', origin);
+  k.addRelu(runtime().runner, a.buffer, b.buffer, out.buffer, a.size);
+  return record(out, [a, b], (g) => [a.requiresGrad ? reluGate(out, g, origin) : null, b.requiresGrad ? reluGate(out, g, origin) : null]);
 }
 
 /** The gradient through a ReLU from its output y: g where y > 0, else 0 (a new tensor). Fused ops use it too. */

@@ -1,4 +1,7 @@
-/** Pooling ops: maxPool2d as PyTorch's F.max_pool2d (no padding, no dilation, floor mode). */
+/**
+ * Pooling ops as PyTorch's (no padding, no dilation, floor mode): maxPool2d, avgPool2d, and adaptiveAvgPool2d
+ * to 1x1 (global average pooling).
+ */
 import * as k from '@sparsenet/kernels-wgsl';
 import { isGradEnabled, record } from '../autograd.js';
 import { runtime } from '../runtime.js';
@@ -46,6 +49,31 @@ export function maxPool2d(x: Tensor, kernelSize: Size2d, stride: Size2d = kernel
   return record(out, [x], (g) => {
     const dx = empty(x.shape, 'f32', `maxPool2d backward(${what})`);
     k.maxPool2dBackward(runner, g.buffer, argmax.buffer, dx.buffer, geometry);
+    return [dx];
+  });
+}
+
+/** Mean over kernelSize windows of each [H, W] plane of x [N, C, H, W], stepping by stride (default kernelSize). */
+export function avgPool2d(x: Tensor, kernelSize: Size2d, stride: Size2d = kernelSize): Tensor {
+  const { geometry, what } = pool2dGeometry('avgPool2d', x, kernelSize, stride);
+  return averagePool(x, geometry, `avgPool2d(${what})`);
+}
+
+/** PyTorch's adaptive_avg_pool2d for output size 1 only: x [N, C, H, W] -> [N, C, 1, 1], each plane's mean. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2d): Tensor {
+  if (!pair(outputSize).every((d) => d === 1)) throw new Error(`adaptiveAvgPool2d: only output size 1 is supported, got ${JSON.stringify(outputSize)} (x [${x.shape}])`);
+  if (x.shape.length !== 4) throw new Error(`adaptiveAvgPool2d: needs an f32 [N,C,H,W] tensor, got ${x.dtype} [${x.shape}]`);
+  const { geometry } = pool2dGeometry('adaptiveAvgPool2d', x, [x.shape[2], x.shape[3]]);
+  return averagePool(x, geometry, `adaptiveAvgPool2d([${x.shape}], 1)`);
+}
+
+function averagePool(x: Tensor, geometry: k.Pool2dGeometry, origin: string): Tensor {
+  const out = empty([x.shape[0], x.shape[1], geometry.outHeight, geometry.outWidth], 'f32', origin);
+  const { runner } = runtime();
+  k.avgPool2dForward(runner, x.buffer, out.buffer, geometry);
+  return record(out, [x], (g) => {
+    const dx = empty(x.shape, 'f32', `${origin} backward`);
+    k.avgPool2dBackward(runner, g.buffer, dx.buffer, geometry);
     return [dx];
   });
 }

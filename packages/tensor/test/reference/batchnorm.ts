@@ -46,8 +46,7 @@ export function normalisingStatistics(a: BatchNormOperands, s: BatchNormShape, c
 /** y, and the running statistics after the call (updated in training with the unbiased variance). */
 export function batchNorm2dRef(a: BatchNormOperands, s: BatchNormShape, cfg: BatchNormConfig): { y: Float64Array; runningMean: Float64Array; runningVar: Float64Array } {
   const { mean, invstd } = normalisingStatistics(a, s, cfg);
-  const y = new Float64Array(s.n * s.c * s.h * s.w);
-  forEachElement(s, (i, c) => (y[i] = (a.x[i] - mean[c]) * invstd[c] * a.weight[c] + a.bias[c]));
+  const y = normalizeRef(a, s, mean, invstd);
   const runningMean = Float64Array.from(a.runningMean);
   const runningVar = Float64Array.from(a.runningVar);
   if (cfg.training) {
@@ -61,25 +60,49 @@ export function batchNorm2dRef(a: BatchNormOperands, s: BatchNormShape, cfg: Bat
   return { y, runningMean, runningVar };
 }
 
-/**
- * Gradients of sum(y * dy) for x, weight and bias. Training: the statistics depend on x, so
- * dx = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = dy * weight * invstd.
- */
+/** Gradients of sum(y * dy) for x, weight and bias (see backwardInputRef). */
 export function batchNorm2dBackwardRef(a: BatchNormOperands, s: BatchNormShape, cfg: BatchNormConfig, dy: ArrayLike<number>): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
   const { mean, invstd } = normalisingStatistics(a, s, cfg);
-  const count = s.n * s.h * s.w;
-  const xhat = (i: number, c: number) => (a.x[i] - mean[c]) * invstd[c];
+  const { dweight, dbias } = backwardSumsRef(a.x, dy, s, mean, invstd);
+  return { dx: backwardInputRef(a.x, dy, s, { mean, invstd, weight: a.weight, dweight, dbias }, cfg.training), dweight, dbias };
+}
+
+/** y = (x - mean) * invstd * weight + bias, given the statistics (the normalisation kernel's job). */
+export function normalizeRef(a: Pick<BatchNormOperands, 'x' | 'weight' | 'bias'>, s: BatchNormShape, mean: ArrayLike<number>, invstd: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(s.n * s.c * s.h * s.w);
+  forEachElement(s, (i, c) => (y[i] = (a.x[i] - mean[c]) * invstd[c] * a.weight[c] + a.bias[c]));
+  return y;
+}
+
+/** The backward's per-channel sums: dbias = sum dy, dweight = sum dy * xhat. */
+export function backwardSumsRef(x: ArrayLike<number>, dy: ArrayLike<number>, s: BatchNormShape, mean: ArrayLike<number>, invstd: ArrayLike<number>): { dweight: Float64Array; dbias: Float64Array } {
   const dweight = new Float64Array(s.c);
   const dbias = new Float64Array(s.c);
   forEachElement(s, (i, c) => {
     dbias[c] += dy[i];
-    dweight[c] += dy[i] * xhat(i, c);
+    dweight[c] += dy[i] * (x[i] - mean[c]) * invstd[c];
   });
+  return { dweight, dbias };
+}
+
+export interface BackwardTerms {
+  mean: ArrayLike<number>;
+  invstd: ArrayLike<number>;
+  weight: ArrayLike<number>;
+  dweight: ArrayLike<number>;
+  dbias: ArrayLike<number>;
+}
+
+/**
+ * The input gradient given the statistics and the sums. Training: the statistics depend on x, so
+ * dx = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = dy * weight * invstd.
+ */
+export function backwardInputRef(x: ArrayLike<number>, dy: ArrayLike<number>, s: BatchNormShape, t: BackwardTerms, training: boolean): Float64Array {
+  const count = s.n * s.h * s.w;
   const dx = new Float64Array(s.n * s.c * s.h * s.w);
   forEachElement(s, (i, c) => {
-    dx[i] = cfg.training
-      ? a.weight[c] * invstd[c] * (dy[i] - dbias[c] / count - (xhat(i, c) * dweight[c]) / count)
-      : dy[i] * a.weight[c] * invstd[c];
+    const xhat = (x[i] - t.mean[c]) * t.invstd[c];
+    dx[i] = training ? t.weight[c] * t.invstd[c] * (dy[i] - t.dbias[c] / count - (xhat * t.dweight[c]) / count) : dy[i] * t.weight[c] * t.invstd[c];
   });
-  return { dx, dweight, dbias };
+  return dx;
 }

@@ -3,10 +3,14 @@
  * references, and the judgement of a result against them with the kernel tolerance. Imported by the conformance
  * test in Node and by the browser page (web/), so both judge with the same code.
  */
-import type { Pool2dGeometry } from '@sparsenet/kernels-wgsl';
-import { CONFORMANCE_ADAM, type ConformanceArray, type ConformanceCase, type ConformanceResult } from '@sparsenet/tensor';
+import type { ChannelShape, Pool2dGeometry } from '@sparsenet/kernels-wgsl';
+import { CONFORMANCE_ADAM, CONFORMANCE_BATCHNORM, type ConformanceArray, type ConformanceCase, type ConformanceResult } from '@sparsenet/tensor';
+import { addReluRef } from './add-relu.js';
+import { avgPool2dBackwardRef, avgPool2dRef } from './avgpool.js';
+import { backwardInputRef, backwardSumsRef, batchNorm2dRef, normalisingStatistics, normalizeRef, type BatchNormShape } from './batchnorm.js';
 import { conv2dBackwardRef, conv2dRef } from './conv.js';
 import { crossEntropyRef } from './cross-entropy.js';
+import { dropoutRef } from './dropout.js';
 import { matmulRef } from './matmul.js';
 import { adamStepRef, sgdStepRef } from './optim.js';
 import { maxPool2dBackwardRef, maxPool2dRef, type PoolShape } from './pool.js';
@@ -40,6 +44,40 @@ export function conformanceExpected(c: ConformanceCase): Expected {
     }
     case 'maxpool2d_backward':
       return { dx: maxPool2dBackwardRef(x.dy, x.argmax as Int32Array, poolShape(s.geometry)) };
+    case 'avgpool2d_forward':
+      return { y: avgPool2dRef(x.x, poolShape(s.geometry)) };
+    case 'avgpool2d_backward':
+      return { dx: avgPool2dBackwardRef(x.dy, poolShape(s.geometry)) };
+    case 'batchnorm_statistics': {
+      const shape = batchNormShape(s.shape);
+      const operands = { x: x.x, weight: [], bias: [], runningMean: x.runningMean, runningVar: x.runningVar };
+      const config = { training: true, ...CONFORMANCE_BATCHNORM };
+      const { mean, invstd } = normalisingStatistics(operands, shape, config);
+      const { runningMean, runningVar } = batchNorm2dRef({ ...operands, weight: new Float64Array(shape.c), bias: new Float64Array(shape.c) }, shape, config);
+      return { stats: interleave(mean, invstd), runningMean, runningVar, batches: [x.batches[0] + 1] };
+    }
+    case 'batchnorm_eval_statistics':
+      return { stats: interleave(x.runningMean, map(x.runningVar, (v) => 1 / Math.sqrt(v + CONFORMANCE_BATCHNORM.eps))) };
+    case 'batchnorm_normalize': {
+      const { mean, invstd } = deinterleave(x.stats);
+      return { y: normalizeRef({ x: x.x, weight: x.weight, bias: x.bias }, batchNormShape(s.shape), mean, invstd) };
+    }
+    case 'batchnorm_backward_reduce': {
+      const { mean, invstd } = deinterleave(x.stats);
+      const { dweight, dbias } = backwardSumsRef(x.x, x.dy, batchNormShape(s.shape), mean, invstd);
+      return { gradWeight: dweight, gradBias: dbias };
+    }
+    case 'batchnorm_backward_input':
+    case 'batchnorm_backward_input_eval': {
+      const training = s.kernel === 'batchnorm_backward_input';
+      // Evaluation reads neither x nor the sums: zeros stand in for them.
+      const terms = { ...deinterleave(x.stats), weight: x.weight, dweight: x.gradWeight ?? [], dbias: x.gradBias ?? [] };
+      return { dx: backwardInputRef(x.x ?? new Float64Array(x.dy.length), x.dy, batchNormShape(s.shape), terms, training) };
+    }
+    case 'add_relu':
+      return { out: addReluRef(x.a, x.b) };
+    case 'dropout':
+      return { out: dropoutRef(x.x, s.p, s.seed, s.step) };
     case 'relu':
       return { out: map(x.x, (v) => Math.max(v, 0)) };
     case 'relu_backward':
@@ -80,6 +118,20 @@ export function conformanceExpected(c: ConformanceCase): Expected {
       return buffer ? { param: p, momentumBuffer: buffer } : { param: p };
     }
   }
+}
+
+function batchNormShape(shape: ChannelShape): BatchNormShape {
+  return { n: shape.images, c: shape.channels, h: 1, w: shape.plane };
+}
+
+/** [mean0, invstd0, mean1, ...] as the BatchNorm kernels store their statistics. */
+function interleave(mean: ArrayLike<number>, invstd: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: 2 * mean.length }, (_, i) => (i % 2 ? invstd[i >> 1] : mean[i >> 1]));
+}
+
+function deinterleave(stats: ArrayLike<number>): { mean: Float64Array; invstd: Float64Array } {
+  const channels = stats.length / 2;
+  return { mean: Float64Array.from({ length: channels }, (_, c) => stats[2 * c]), invstd: Float64Array.from({ length: channels }, (_, c) => stats[2 * c + 1]) };
 }
 
 function poolShape(g: Pool2dGeometry): PoolShape {
