@@ -8,17 +8,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, labels, noGrad, optim, safetensors, scoped, tensor } from '@sparsenet/tensor';
 import { buildModel } from '@sparsenet/sparsenet';
-import { expectAdamClose, expectClose, useDevice } from '../../tensor/test/helpers.js';
+import { adamHyperparameters, expectAdamClose, expectClose, useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
 
 const { tensors: fixture, metadata } = safetensors.decode(new Uint8Array(readFileSync(new URL('./fixtures/resnet_step.safetensors', import.meta.url))));
-const hyper = {
-  lr: Number(metadata.lr),
-  betas: [Number(metadata.beta1), Number(metadata.beta2)] as const,
-  eps: Number(metadata.eps),
-  weightDecay: Number(metadata.weight_decay),
-};
+const hyper = adamHyperparameters(metadata);
 const size = Number(metadata.image_size);
 const numClasses = Number(metadata.classes);
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { noGrad, scoped, tensor } from '@sparsenet/tensor';
-import { ARCHITECTURES, buildModel, flops, fullSpec, LeNet, resolveOptions, tracedFlops, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
+import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, resolveOptions, tracedFlops, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
@@ -26,6 +26,18 @@ describe('the model zoo', () => {
       .toThrow('zoo: vgg with 3 stages halves a 4x4 image below 1 pixel');
     expect(() => buildModel({ name: 'lenet', options: {}, masked: false }, { ...context, numClasses: 3 }))
       .toThrow('zoo: lenet takes 64x64 images and 7 classes, got 64x64 and 3');
+  });
+
+  it('train takes --arch and --arch-options; --pruner masks any architecture; bad options name the flag', () => {
+    const { config } = parseTrainArgs(['--arch', 'resnet', '--arch-options', '{"blocks":[2,2,2]}', '--pruner', 'magnitude']);
+    expect(config.model).toBe('sparsenet');
+    expect(architectureSpec(config)).toEqual({ name: 'resnet', options: { widths: [16, 32, 64], blocks: [2, 2, 2], stemStride: 2 }, masked: true });
+    expect(architectureSpec(parseTrainArgs([]).config)).toEqual({ name: 'lenet', options: { widths: { conv1: 6, conv2: 16, fc1: 120, fc2: 84 } }, masked: false });
+    expect(() => parseTrainArgs(['--arch', 'alexnet'])).toThrow("train: --arch must be one of lenet, vgg, resnet, resnet20, got 'alexnet'");
+    expect(() => parseTrainArgs(['--arch', 'vgg', '--arch-options', '{stages'])).toThrow(/^train: --arch-options must be JSON, got '\{stages'/);
+    expect(() => parseTrainArgs(['--arch', 'vgg', '--arch-options', '[1]'])).toThrow("train: --arch-options must be a JSON object, got '[1]'");
+    expect(() => parseTrainArgs(['--arch', 'vgg', '--arch-options', '{"blocks":[1]}'])).toThrow("train: zoo: vgg has no option 'blocks' (options: stages)");
+    expect(() => parseTrainArgs(['--arch', 'vgg', '--model', 'lenet', '--pruner', 'random'])).toThrow('train: --pruner random needs --model sparsenet (a model without masks cannot be pruned)');
   });
 
   it('lenet is today\'s LeNet: the same parameter names and initial numbers for a seed', async () => {

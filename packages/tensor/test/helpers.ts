@@ -82,6 +82,11 @@ export function expectAdamClose(what: string, w0: Float32Array, ours: Float32Arr
   expect(beyondTight <= allowed, `${what}: ${beyondTight} of ${torch.length} updates differ from PyTorch's by more than 1e-3 lr (allowed ${allowed})`).toBe(true);
 }
 
+/** Adam's hyperparameters as a fixture generator records them in its safetensors metadata. */
+export function adamHyperparameters(metadata: Record<string, string>): { lr: number; betas: readonly [number, number]; eps: number; weightDecay: number } {
+  return { lr: Number(metadata.lr), betas: [Number(metadata.beta1), Number(metadata.beta2)], eps: Number(metadata.eps), weightDecay: Number(metadata.weight_decay) };
+}
+
 /** Central finite differences of a scalar function of x, in float64. */
 export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
   const g = new Float64Array(x.length);

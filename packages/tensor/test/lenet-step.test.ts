@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, flatten, labels, maxPool2d, nn, optim, relu, safetensors, scoped, tensor, type Tensor } from '@sparsenet/tensor';
-import { expectAdamClose as expectAdamCloseWith, expectClose, useDevice } from './helpers.js';
+import { adamHyperparameters, expectAdamClose as expectAdamCloseWith, expectClose, useDevice } from './helpers.js';
 
 useDevice();
 
@@ -29,12 +29,7 @@ class LeNet extends nn.Module {
 
 const NAMES = ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'].flatMap((layer) => [`${layer}.weight`, `${layer}.bias`]);
 const { tensors: fixture, metadata } = safetensors.decode(new Uint8Array(readFileSync(new URL('./fixtures/lenet_step.safetensors', import.meta.url))));
-const hyper = {
-  lr: Number(metadata.lr),
-  betas: [Number(metadata.beta1), Number(metadata.beta2)] as const,
-  eps: Number(metadata.eps),
-  weightDecay: Number(metadata.weight_decay),
-};
+const hyper = adamHyperparameters(metadata);
 const expectAdamClose = (what: string, w0: Float32Array, ours: Float32Array, torch: Float32Array, g1: Float32Array, steps: number) =>
   expectAdamCloseWith(what, w0, ours, torch, g1, steps, hyper);
 

@@ -6,8 +6,7 @@
  * training FLOPs at 64x64; `resnet20` is the CIFAR ResNet-20 (three blocks per stage, stem of stride 1), about
  * 54x LeNet at 64x64.
  */
-import { add, flatten, nn, Random, relu, type Tensor } from '@sparsenet/tensor';
-import { GlobalAvgPool2d } from './global-pool.js';
+import { addRelu, flatten, nn, Random, relu, type Tensor } from '@sparsenet/tensor';
 import type { BuildContext, ZooEntry } from './index.js';
 
 export interface ResNetOptions {
@@ -40,7 +39,7 @@ export class BasicBlock extends nn.Module {
   forward(x: Tensor): Tensor {
     const h = relu(this.bn1.call(this.conv1.call(x)));
     const shortcut = this.downsample ? this.downsample.call(x) : x;
-    return relu(add(this.bn2.call(this.conv2.call(h)), shortcut));
+    return addRelu(this.bn2.call(this.conv2.call(h)), shortcut);
   }
 }
 
@@ -48,7 +47,7 @@ export class ResNet extends nn.Module {
   readonly conv1: nn.Conv2d;
   readonly bn1: nn.BatchNorm2d;
   readonly stages: nn.Sequential[];
-  readonly avgpool: GlobalAvgPool2d;
+  readonly avgpool: nn.AdaptiveAvgPool2d;
   readonly fc: nn.Linear;
 
   constructor(options: ResNetOptions, { numClasses, imageSize, seed }: BuildContext) {
@@ -70,7 +69,7 @@ export class ResNet extends nn.Module {
       channels = width;
       return this.registerModule(`layer${s + 1}`, new nn.Sequential(...layer));
     });
-    this.avgpool = this.registerModule('avgpool', new GlobalAvgPool2d());
+    this.avgpool = this.registerModule('avgpool', new nn.AdaptiveAvgPool2d(1));
     this.fc = this.registerModule('fc', new nn.Linear(channels, numClasses, { seed: random }));
   }
 

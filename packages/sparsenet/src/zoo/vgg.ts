@@ -6,7 +6,6 @@
  * FLOPs at 64x64.
  */
 import { flatten, nn, Random, type Tensor } from '@sparsenet/tensor';
-import { GlobalAvgPool2d } from './global-pool.js';
 import type { BuildContext, ZooEntry } from './index.js';
 
 export interface VggOptions {
@@ -16,7 +15,7 @@ export interface VggOptions {
 
 export class Vgg extends nn.Module {
   readonly features: nn.Sequential;
-  readonly avgpool: GlobalAvgPool2d;
+  readonly avgpool: nn.AdaptiveAvgPool2d;
   readonly classifier: nn.Linear;
 
   constructor(options: VggOptions, { numClasses, imageSize, seed }: BuildContext) {
@@ -37,7 +36,7 @@ export class Vgg extends nn.Module {
       layers.push(new nn.MaxPool2d(2));
     }
     this.features = this.registerModule('features', new nn.Sequential(...layers));
-    this.avgpool = this.registerModule('avgpool', new GlobalAvgPool2d());
+    this.avgpool = this.registerModule('avgpool', new nn.AdaptiveAvgPool2d(1));
     this.classifier = this.registerModule('classifier', new nn.Linear(channels, numClasses, { seed: random }));
   }
 
