@@ -18,5 +18,6 @@ export * from './run-metadata.js';
 export * from './zoo/index.js';
 export { Vgg, type VggOptions } from './zoo/vgg.js';
 export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';
-export { readLayers } from './train/layers.js';
+export { pruningView, readLayers } from './train/layers.js';
 export { tracedFlops } from './zoo/traced-flops.js';
+export { pruneModel } from './train/pruning.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { noGrad, scoped, tensor } from '@sparsenet/tensor';
-import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, resolveOptions, tracedFlops, weightedLayers, zooEntry } from '@sparsenet/sparsenet';
+import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, pruneModel, pruningView, readLayers, resolveOptions, tracedFlops, weightedLayers, zooEntry, DEFAULT_TRAIN_CONFIG, type TrainConfig } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
@@ -100,6 +100,28 @@ describe('the model zoo', () => {
       return noGrad(() => model.forward(tensor(new Float32Array(2 * 3 * 24 * 24).fill(0.5), [2, 3, 24, 24]))).shape;
     });
     expect(logits).toEqual([2, 3]);
+    model.dispose();
+  });
+
+  it('every pruner masks a masked ResNet: magnitude and random (global and per layer), structured filters, channels and neurons', async () => {
+    const model = buildModel({ name: 'resnet', options: {}, masked: true }, context);
+    const total = (await readLayers(model)).reduce((n, l) => n + l.weight.length, 0);
+    const cases: Partial<TrainConfig>[] = [
+      { pruner: 'magnitude', scope: 'global' }, { pruner: 'magnitude', scope: 'layer' }, { pruner: 'random', scope: 'global' },
+      { pruner: 'structured', structure: 'filters,neurons' }, { pruner: 'structured', structure: 'channels' },
+    ];
+    for (const settings of cases) {
+      model.loadStateDict(Object.fromEntries(weightedLayers(model).map(([name, layer]) => [`${name}.weight_mask`, { dtype: 'f32' as const, shape: [...layer.weight.shape], data: new Float32Array(layer.weight.size).fill(1) }])), { strict: false });
+      await pruneModel(pruningView(model), { ...DEFAULT_TRAIN_CONFIG, arch: 'resnet', model: 'sparsenet', ...settings } as TrainConfig, 0.5, 7);
+      const layers = await readLayers(model);
+      const pruned = layers.reduce((n, l) => n + l.mask.filter((m) => m === 0).length, 0);
+      const what = JSON.stringify(settings);
+      if (settings.pruner !== 'structured') expect(pruned / total, what).toBeCloseTo(0.5, 3);
+      else expect(pruned, what).toBeGreaterThan(0.3 * total);
+      // The output layer keeps every unit under structured pruning; pruned weights are zero.
+      if (settings.pruner === 'structured') expect(layers.at(-1)!.mask.every((m) => m === 1), what).toBe(true);
+      for (const l of layers) expect(l.mask.every((m, i) => m === 1 || l.weight[i] === 0), `${what} ${l.name}`).toBe(true);
+    }
     model.dispose();
   });
 });
