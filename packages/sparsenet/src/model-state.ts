@@ -1,10 +1,10 @@
 /**
  * Which entries of a checkpoint are the model's, and the model rebuilt from them: the architecture comes from
- * the run metadata (`sparsenet.run`; older files are LeNet, masked when they hold masks). A resume checkpoint also holds the optimizer's moments and the
- * rewinding weights, under namespaces no module name can take (`__optimizer__.`, `__rewind__.`: a module name
- * starting with '__' is refused by nothing in PyTorch, but none of ours or torchvision's does). Files written
- * before run metadata existed used `optimizer.` and `rewind.`, which a LeNet's names never start with.
- * No Node imports: the web page loads checkpoints with it.
+ * the run metadata (`sparsenet.run`; older files are LeNet, masked when they hold masks). A resume checkpoint
+ * also holds the optimizer's moments and the rewinding weights, under `__optimizer__.` and `__rewind__.`, which
+ * no module of the zoo or of torchvision is named (saveTrainingState refuses a model that has such a name).
+ * Files written before run metadata existed used `optimizer.` and `rewind.`, which a LeNet's names never start
+ * with. No Node imports: the web page loads checkpoints with it.
  */
 import type { nn } from '@sparsenet/tensor';
 import { LAYER_NAMES, type LeNetWidths } from './model.js';

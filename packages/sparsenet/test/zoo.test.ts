@@ -3,9 +3,12 @@
  * vgg and resnet carry torchvision's module names, fit the FLOPs budget (5x LeNet's 18.2 MFLOP per training
  * image) at 64x64 while ResNet-20 costs about 54x, and take masks on every conv and linear layer.
  */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { noGrad, scoped, tensor } from '@sparsenet/tensor';
-import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, pruneModel, pruningView, readLayers, resolveOptions, tracedFlops, weightedLayers, zooEntry, DEFAULT_TRAIN_CONFIG, type TrainConfig } from '@sparsenet/sparsenet';
+import { nn, noGrad, optim, scoped, tensor, type Tensor } from '@sparsenet/tensor';
+import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, pruneModel, pruningView, readLayers, resolveOptions, tracedFlops, weightedLayers, zooEntry, DEFAULT_TRAIN_CONFIG, encodeRunMetadata, legacyRunMetadata, saveTrainingState, type TrainConfig } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
@@ -122,6 +125,23 @@ describe('the model zoo', () => {
       if (settings.pruner === 'structured') expect(layers.at(-1)!.mask.every((m) => m === 1), what).toBe(true);
       for (const l of layers) expect(l.mask.every((m, i) => m === 1 || l.weight[i] === 0), `${what} ${l.name}`).toBe(true);
     }
+    model.dispose();
+  });
+
+  it('the resume checkpoint refuses a model whose names would read back as optimizer state, and writes nothing', async () => {
+    class Odd extends nn.Module {
+      readonly inner = this.registerModule('__optimizer__', new nn.Linear(2, 2, { seed: 1 }));
+      forward(x: Tensor): Tensor {
+        return this.inner.call(x);
+      }
+    }
+    const model = new Odd();
+    const adam = new optim.Adam(model.parameters());
+    const path = join(mkdtempSync(join(tmpdir(), 'sparsenet-zoo-')), 'last.safetensors');
+    await expect(saveTrainingState(path, model, adam, null, {}, encodeRunMetadata(legacyRunMetadata(false))))
+      .rejects.toThrow(`saveTrainingState ${path}: the model's '__optimizer__.weight' would read back as optimizer or rewind state; rename that module`);
+    expect(existsSync(path)).toBe(false);
+    adam.dispose();
     model.dispose();
   });
 });

@@ -45,7 +45,10 @@ export interface TrainingState<Loop> {
 export async function saveTrainingState<Loop>(path: string, model: nn.Module, optimizer: optim.Optimizer, rewind: SavedWeights[] | null, loop: Loop, metadata: Record<string, string>): Promise<void> {
   const { optimizer: OPTIM_PREFIX, rewind: REWIND_PREFIX } = trainingNamespaces(metadata);
   const tensors: Record<string, safetensors.SafetensorsEntry> = {};
-  for (const [name, { dtype, shape, data }] of Object.entries(await model.stateDict())) tensors[name] = { dtype: dtype === 'f32' ? 'F32' : 'I32', shape, data };
+  for (const [name, { dtype, shape, data }] of Object.entries(await model.stateDict())) {
+    if (name.startsWith(OPTIM_PREFIX) || name.startsWith(REWIND_PREFIX)) throw new Error(`saveTrainingState ${path}: the model's '${name}' would read back as optimizer or rewind state; rename that module`);
+    tensors[name] = { dtype: dtype === 'f32' ? 'F32' : 'I32', shape, data };
+  }
   const { state } = await optimizer.stateDict();
   const steps = state.map((s) => s?.step ?? 0);
   state.forEach((s, i) => {
