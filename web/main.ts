@@ -6,7 +6,7 @@
  * Everything it finds is kept in `window.sparsenet.state` as JSON-able values.
  */
 import { getDevice, getDeviceInfo, noGrad, parseVariants, runtime, scoped, tensor } from '@sparsenet/tensor';
-import { LAYER_NAMES } from '../packages/sparsenet/src/model.js';
+import { describeArchitecture } from '../packages/sparsenet/src/zoo/index.js';
 import type { MaskSummary, PageApi, PageState, Prediction } from './page/api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from './page/checkpoint.js';
 import { softmax } from '../packages/sparsenet/src/train/metrics.js';
@@ -98,9 +98,9 @@ function showMasks(checkpoint: LoadedCheckpoint): MaskSummary[] {
   heatmaps.clear();
   const figures: HTMLElement[] = [];
   const summaries: MaskSummary[] = [];
-  for (const layer of LAYER_NAMES) {
-    const mask = checkpoint.state[`${layer}.weight_mask`];
-    if (!mask) continue;
+  for (const [name, mask] of Object.entries(checkpoint.state)) {
+    if (!name.endsWith('.weight_mask')) continue;
+    const layer = name.slice(0, -'.weight_mask'.length);
     const canvas = document.createElement('canvas');
     const plan = drawHeatmap(canvas, mask.data, mask.shape);
     heatmaps.set(layer, { canvas, plan });
@@ -113,7 +113,7 @@ function showMasks(checkpoint: LoadedCheckpoint): MaskSummary[] {
     figure.append(canvas, Object.assign(document.createElement('figcaption'), { textContent: `${layer} [${mask.shape}]: ${pruned}% pruned${how}` }));
     figures.push(figure);
   }
-  $('masks').replaceChildren(...(figures.length ? figures : [Object.assign(document.createElement('p'), { textContent: 'A dense LeNet checkpoint: no masks.' })]));
+  $('masks').replaceChildren(...(figures.length ? figures : [Object.assign(document.createElement('p'), { textContent: 'A checkpoint without masks.' })]));
   return summaries;
 }
 
@@ -121,13 +121,13 @@ async function useCheckpoint(bytes: Uint8Array, source: string): Promise<void> {
   loaded?.model.dispose();
   loaded = null;
   loaded = loadCheckpoint(bytes, source);
-  const { sparse, widths, metadata } = loaded;
-  state.checkpoint = { source, sparse, widths: { ...widths } };
-  const about = Object.entries(metadata).filter(([k]) => !k.startsWith('optimizer')).slice(0, 4).map(([k, v]) => `${k} ${v.slice(0, 40)}`).join('; ');
-  const { classes, imageSize } = loaded.run;
-  $('checkpoint-info').textContent = `${source}: ${sparse ? 'SparseNet' : 'LeNet'} (${Object.entries(widths).map(([k, v]) => `${k} ${v}`).join(', ')}), ${classes.length} classes (${classes.join(', ')}) at ${imageSize}x${imageSize}${about ? `; ${about}` : ''}`;
+  const { run, metadata } = loaded;
+  state.checkpoint = { source, sparse: run.architecture.masked, architecture: run.architecture };
+  const about = Object.entries(metadata).filter(([k]) => !k.startsWith('optimizer') && k !== 'sparsenet.run').slice(0, 4).map(([k, v]) => `${k} ${v.slice(0, 40)}`).join('; ');
+  const { classes, imageSize } = run;
+  $('checkpoint-info').textContent = `${source}: ${describeArchitecture(run.architecture)}, ${classes.length} classes (${classes.join(', ')}) at ${imageSize}x${imageSize}${about ? `; ${about}` : ''}`;
   state.masks = showMasks(loaded);
-  state.predictions = await predict(await sampleImages(loaded.run.imageSize), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
+  state.predictions = await predict(await sampleImages(run.imageSize), SAMPLES.map((s) => s.file), SAMPLES.map((s) => s.dx));
   showPredictions(state.predictions);
 }
 

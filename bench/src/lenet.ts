@@ -6,7 +6,7 @@
  */
 import type { KernelRunner, Program, UniformValue } from '@sparsenet/kernels-wgsl';
 import { LeNet, INPUT_SIZE, NUM_CLASSES } from '@sparsenet/sparsenet';
-import { accumulate, accumulateCorrect, beginScope, crossEntropy, labels, memory, noGrad, optim, Random, runtime, scale, tensor, type Tensor } from '@sparsenet/tensor';
+import { accumulate, accumulateCorrect, beginScope, crossEntropy, labels, memory, noGrad, optim, Random, runtime, scale, tensor, type nn, type Tensor } from '@sparsenet/tensor';
 import { calibrated, timeSync, type TimingOptions } from './timing.js';
 
 /** One batch of host data, shared by every framework so that all upload the same bytes. */
@@ -62,7 +62,7 @@ export class TrainingStep {
   readonly correct = tensor(new Float32Array(1), [1]);
 
   constructor(
-    readonly model: LeNet,
+    readonly model: nn.Module,
     readonly optimizer: optim.Adam,
     private readonly batch: HostBatch,
   ) {}
@@ -97,8 +97,15 @@ export class TrainingStep {
   }
 }
 
-export function makeTrainingStep(batch: HostBatch, options: { sparse?: boolean } = {}): TrainingStep {
-  const model = new LeNet({ sparse: options.sparse ?? false, seed: 1 });
+export interface TrainingOptions {
+  /** LeNet with masks (SparseNet); ignored with `model`. */
+  sparse?: boolean;
+  /** Another model than LeNet (a zoo model). */
+  model?: () => nn.Module;
+}
+
+export function makeTrainingStep(batch: HostBatch, options: TrainingOptions = {}): TrainingStep {
+  const model = options.model?.() ?? new LeNet({ sparse: options.sparse ?? false, seed: 1 });
   return new TrainingStep(model, new optim.Adam(model.parametersWithMasks(), { lr: 1e-3 }), batch);
 }
 
@@ -129,7 +136,7 @@ async function timeCounted(run: () => void, sync: () => Promise<unknown>, timing
   };
 }
 
-export async function timeTraining(batch: HostBatch, timing: TimingOptions, options: { sparse?: boolean } = {}): Promise<WorkloadTiming> {
+export async function timeTraining(batch: HostBatch, timing: TimingOptions, options: TrainingOptions = {}): Promise<WorkloadTiming> {
   const step = makeTrainingStep(batch, options);
   try {
     await tuneOn(() => step.run());
@@ -145,7 +152,7 @@ export async function timeTraining(batch: HostBatch, timing: TimingOptions, opti
  * Inference as the evaluator runs it: upload, forward without gradients (the model's, or `forward` for other
  * kernels on its weights); the block reads the last logits.
  */
-export async function timeInference(model: LeNet, batch: HostBatch, timing: TimingOptions, forward: (x: Tensor) => Tensor = (x) => model.forward(x)): Promise<WorkloadTiming> {
+export async function timeInference(model: nn.Module, batch: HostBatch, timing: TimingOptions, forward: (x: Tensor) => Tensor = (x) => model.forward(x)): Promise<WorkloadTiming> {
   const last = tensor(new Float32Array(batch.n * NUM_CLASSES), [batch.n, NUM_CLASSES]);
   const { runner } = runtime();
   const run = () => {

@@ -1,7 +1,7 @@
 /**
  * The peers, timed by the same loop as ours on the same shapes and host data: TensorFlow.js 4.22 on its
  * WebGPU backend (on the same adapter as ours) and its wasm backend (inference), and PyTorch on the CPU (a
- * subprocess running bench/lenet_torch.py, where Debian's python3-torch is installed).
+ * subprocess running pytorch/bench_torch.py, where Debian's python3-torch is installed).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,7 +37,7 @@ export interface PeerOptions {
 }
 
 const TORCH_PYTHON = '/usr/bin/python3';
-const TORCH_SCRIPT = fileURLToPath(new URL('../lenet_torch.py', import.meta.url));
+const TORCH_SCRIPT = fileURLToPath(new URL('../../pytorch/bench_torch.py', import.meta.url));
 
 // Dawn's Node binding can crash when V8 collects the GPU object or the adapter while a device lives.
 const keepAlive: unknown[] = [];

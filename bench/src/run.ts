@@ -15,6 +15,7 @@ import { measureLayerOps } from './layer-ops.js';
 import { profileTrainingStep, syntheticBatch, timeInference, timeTraining, type KernelProfile, type StepCounts, type WorkloadTiming } from './lenet.js';
 import { measurePeers, type PeerResults } from './peers.js';
 import { measureSparsity, type SparsityResults } from './sparsity.js';
+import { measureZoo } from './zoo.js';
 import { Table, type WorkloadRow } from './table.js';
 import { reportTargets } from './targets.js';
 import { INFER_BATCH, lenetFlopsPerImage, TRAIN_BATCHES, workloadTiming, type OurWorkload } from './workloads.js';
@@ -61,6 +62,8 @@ async function main(args: BenchArgs): Promise<void> {
     ours.push({ workload: 'infer', batch: INFER_BATCH, timing: t });
     addWorkloadRows(table, 'infer', INFER_BATCH, t, flop.infer, kernels);
   }
+
+  if (args.only.has('zoo')) await measureZoo(table, timing);
 
   let profile: KernelProfile | null = null;
   if (args.only.has('profile')) {

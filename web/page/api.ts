@@ -3,6 +3,7 @@
  * them), and the actions its buttons run.
  */
 import type { DeviceInfo } from '@sparsenet/tensor';
+import type { ArchitectureSpec } from '../../packages/sparsenet/src/run-metadata.js';
 
 export interface ConformanceRow {
   name: string;
@@ -45,7 +46,8 @@ export interface PageState {
   /** Kernel variants forced through the URL (?variants=matmul=register,conv2d=direct). */
   variants: Record<string, string>;
   conformance: ConformanceRow[] | null;
-  checkpoint: { source: string; sparse: boolean; widths: Record<string, number> } | null;
+  /** `sparse`: the model has masks. */
+  checkpoint: { source: string; sparse: boolean; architecture: ArchitectureSpec } | null;
   predictions: Prediction[] | null;
   masks: MaskSummary[] | null;
   training: { losses: number[]; ms: number } | null;

@@ -20,3 +20,8 @@ export * from './report/evaluate-checkpoint.js';
 export * from './report/predict.js';
 export * from './run-metadata.js';
 export * from './sparse-training/index.js';
+export * from './zoo/index.js';
+export { Vgg, type VggOptions } from './zoo/vgg.js';
+export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';
+export { pruneModel } from './train/pruning.js';
+export { tracedFlops } from './zoo/traced-flops.js';

@@ -44,7 +44,7 @@ describe('eval and predict', () => {
   it("eval reproduces final.json on the run's test split (split.csv beside the checkpoint)", async () => {
     const e = await evaluateCheckpoint({ checkpoint });
     expect(e.splitSource).toBe(join(run.outDir, 'split.csv'));
-    expect(e.architecture.sparse).toBe(true);
+    expect(e.architecture.masked).toBe(true);
     expect(e.metrics.count).toBe(final.testImages);
     expectNear(e.metrics.accuracy, final.testAccuracy, 'accuracy');
     expectNear(e.metrics.balancedAccuracy, final.testBalancedAccuracy, 'balanced accuracy');
@@ -114,7 +114,7 @@ describe('eval and predict', () => {
     try {
       await saveModel(path, model, legacyRunMetadata(false), { config: JSON.stringify({ limit: TINY_LIMIT, seed: 0 }) });
       const e = await evaluateCheckpoint({ checkpoint: path });
-      expect(e.architecture).toEqual({ sparse: false, widths });
+      expect(e.architecture).toEqual({ name: 'lenet', options: { widths }, masked: false });
       const data = await loadSplits({ limit: TINY_LIMIT, split: { seed: 0 }, onWarning: () => {} });
       const want = await evaluate(model, data.test);
       expect(e.metrics.confusion).toEqual(want.confusion);

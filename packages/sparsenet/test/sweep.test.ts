@@ -334,4 +334,22 @@ describe('sweep runs', () => {
 
     await expect(runSweep({ ...TINY, epochs: 2, out: whole }, hooks)).rejects.toThrow(/seed0\/dense\/sweep-unit.json was started with other settings \(epochs 2 here, 1 there\)/);
   });
+
+  it('--arch resnet: the ResNet baseline and its pruned fine-tune, with the counts; FLOPs and compaction wait for the layer graph', { timeout: 600_000 }, async () => {
+    expect(parseSweepArgs(['--arch', 'resnet']).config.arch).toBe('resnet');
+    expect(() => parseSweepArgs(['--arch', 'alexnet'])).toThrow("sweep: --arch must be one of lenet, vgg, resnet, resnet20, got 'alexnet'");
+    const out = join(root, 'resnet');
+    const run = await runSweep({ ...TINY, arch: 'resnet', pruners: ['magnitude'], limit: 120, out }, hooks);
+    expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/magnitude-0.5': 'trained' });
+    const [dense, pruned] = run.results;
+    expect(dense).toMatchObject({ sparsity: 0, flops: null, theoreticalSpeedup: null, sparseMsPerImage: null, compactMsPerImage: null });
+    expect(pruned.sparsity).toBeCloseTo(0.5, 3);
+    expect(pruned.nonzeroParams).toBeLessThan(dense.nonzeroParams);
+    const spec = JSON.parse(readFileSync(join(out, 'seed0/magnitude-0.5/sweep-unit.json'), 'utf8')).spec;
+    expect(spec.arch).toBe('resnet');
+    const init = readCheckpoint(join(out, 'seed0/magnitude-0.5/pruned-init.safetensors'));
+    expect(JSON.parse(init.metadata['sparsenet.run']).architecture).toMatchObject({ name: 'resnet', masked: true });
+    expect(init.state['layer2.0.downsample.0.weight_mask']).toBeDefined();
+    expect(JSON.parse(readFileSync(join(out, 'seed0/dense/config.json'), 'utf8'))).toMatchObject({ arch: 'resnet', model: 'lenet' });
+  });
 });

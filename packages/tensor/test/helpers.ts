@@ -45,6 +45,48 @@ export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, what
   expect(maxErr <= bound, `${what}: max |got - ref| = ${maxErr} at ${worst} (got ${got[worst]}, ref ${ref[worst]}) > ${bound}`).toBe(true);
 }
 
+/** The kernel bar's absolute allowance for a gradient: 1e-4 max|g| + 1e-6 (as expectClose). */
+function gradientBar(g: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < g.length; i++) max = Math.max(max, Math.abs(g[i]));
+  return 1e-4 * max + 1e-6;
+}
+
+/**
+ * Compares our weights after `steps` Adam steps with PyTorch's, element by element, on the update w_t - w_0.
+ * Adam divides each moment by its own magnitude, so an update depends on the gradient's direction, not its
+ * size: an error delta in a gradient of size |G| (G = g + weight_decay * w, what Adam sees) moves the update by
+ * at most ~1.42 delta / |G| in units of lr (the steepest slope of the bias-corrected t = 2 update over the
+ * (G1, G2) circle; t = 1 adds only eps * delta / G^2), and by up to 2 lr per step where |G| <= delta lets the
+ * sign flip. So, with delta the kernel bar on gradients (asserted above for step 1), every element must satisfy
+ * |update ours - update torch| <= lr * min(2 * steps + 0.01, 2 * delta / |G1|) + 1e-7 (the last term for float32
+ * rounding of weights below 1: ulp(0.5) = 6e-8). That bound is loose where gradients are small, as most of
+ * fc1's are, so a second, tight one: all but 0.1% of the elements agree to 1e-3 lr (measured on LeNet: at most
+ * 2 of fc1's 324,480 elements exceed it, by 6e-3 lr at most; a missing weight decay or a wrong beta breaks it).
+ */
+export function expectAdamClose(what: string, w0: Float32Array, ours: Float32Array, torch: Float32Array, g1: Float32Array, steps: number, hyper: { lr: number; weightDecay: number }): void {
+  expect(ours.length, `${what}: length`).toBe(torch.length);
+  const delta = gradientBar(g1);
+  let worst = { ratio: 0, index: -1, bound: 0 };
+  let beyondTight = 0;
+  for (let i = 0; i < torch.length; i++) {
+    const G = Math.abs(g1[i] + hyper.weightDecay * w0[i]);
+    const bound = hyper.lr * Math.min(2 * steps + 0.01, (2 * delta) / G) + 1e-7;
+    const difference = Math.abs(ours[i] - torch[i]);
+    if (difference > 1e-3 * hyper.lr) beyondTight++;
+    if (!(difference / bound <= worst.ratio)) worst = { ratio: difference / bound, index: i, bound };
+  }
+  const i = worst.index;
+  expect(worst.ratio <= 1, `${what}: update ${ours[i] - w0[i]} vs PyTorch ${torch[i] - w0[i]} at ${i} exceeds ${worst.bound}`).toBe(true);
+  const allowed = Math.ceil(1e-3 * torch.length);
+  expect(beyondTight <= allowed, `${what}: ${beyondTight} of ${torch.length} updates differ from PyTorch's by more than 1e-3 lr (allowed ${allowed})`).toBe(true);
+}
+
+/** Adam's hyperparameters as a fixture generator records them in its safetensors metadata. */
+export function adamHyperparameters(metadata: Record<string, string>): { lr: number; betas: readonly [number, number]; eps: number; weightDecay: number } {
+  return { lr: Number(metadata.lr), betas: [Number(metadata.beta1), Number(metadata.beta2)], eps: Number(metadata.eps), weightDecay: Number(metadata.weight_decay) };
+}
+
 /** Central finite differences of a scalar function of x, in float64. */
 export function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
   const g = new Float64Array(x.length);

@@ -14,9 +14,11 @@ import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
 import { formatClassMetrics, formatMetric, type ClassificationMetrics } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
-import { checkpointSparsity, describeArchitecture, loadCheckpointModel } from './checkpoint-model.js';
-import type { LeNetArchitecture } from '../model-state.js';
+import { checkpointSparsity, loadCheckpointModel } from './checkpoint-model.js';
+import { LeNet } from '../model.js';
+import type { ArchitectureSpec } from '../run-metadata.js';
 import { SparseLeNet } from '../sparse-model.js';
+import { describeArchitecture } from '../zoo/index.js';
 
 export const EVAL_SPLITS = ['test', 'val', 'train', 'all'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
@@ -36,7 +38,7 @@ export interface EvaluateCheckpointOptions {
 
 export interface CheckpointEvaluation {
   checkpoint: string;
-  architecture: LeNetArchitecture;
+  architecture: ArchitectureSpec;
   /** Class names in label order (the checkpoint's). */
   classes: string[];
   dataDir: string;
@@ -89,12 +91,13 @@ async function evaluationImages(options: EvaluateCheckpointOptions, config: Part
 export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Promise<CheckpointEvaluation> {
   const split = options.split ?? 'test';
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) throw new Error(`eval: --split must be one of ${EVAL_SPLITS.join(', ')}, got '${split}'`);
-  const { model, metadata, state, sparse, widths, run } = await loadCheckpointModel(options.checkpoint);
+  const { model, metadata, state, run } = await loadCheckpointModel(options.checkpoint);
   try {
+    if (options.sparseKernels && !(model instanceof LeNet)) throw new Error(`eval: --sparse-kernels runs LeNet only; ${options.checkpoint} is a ${describeArchitecture(run.architecture)}`);
     const config = runConfig(options.checkpoint, metadata);
     const { dataset, dataDir, splitSource, unassigned } = await evaluationImages(options, config, run);
     if (dataset.count === 0) throw new Error(`eval: the ${split} part of ${splitSource} holds none of the images in ${dataDir}`);
-    const packed = options.sparseKernels ? await SparseLeNet.pack(model) : null;
+    const packed = options.sparseKernels ? await SparseLeNet.pack(model as LeNet) : null;
     let metrics: ClassificationMetrics;
     try {
       metrics = await evaluate(packed ?? model, dataset, { batchSize: config?.evalBatchSize ?? 256, normalization: run.normalization });
@@ -102,7 +105,7 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Pr
       packed?.dispose();
     }
     const kernels = packed ? 'sparse' : 'dense';
-    return { checkpoint: options.checkpoint, architecture: { sparse, widths }, classes: [...run.classes], dataDir, split, splitSource, unassigned, kernels, metrics, sparsity: checkpointSparsity(state) };
+    return { checkpoint: options.checkpoint, architecture: run.architecture, classes: [...run.classes], dataDir, split, splitSource, unassigned, kernels, metrics, sparsity: checkpointSparsity(state) };
   } finally {
     model.dispose();
   }
@@ -130,7 +133,7 @@ export function evaluationJson(e: CheckpointEvaluation): Record<string, unknown>
   return {
     checkpoint: e.checkpoint,
     model: describeArchitecture(e.architecture),
-    ...e.architecture,
+    architecture: e.architecture,
     data: e.dataDir,
     split: e.split,
     splitSource: e.splitSource,
@@ -150,7 +153,7 @@ export function evaluationJson(e: CheckpointEvaluation): Record<string, unknown>
 
 const EVAL_USAGE = 'npm run eval -- --checkpoint FILE [--data DIR] [--split test|val|train|all] [--split-file split.csv] [--sparse-kernels] [--json FILE]';
 const EVAL_FLAGS: Record<string, CommandFlag> = {
-  checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint of any zoo model (.safetensors); required' },
   data: { type: 'string', value: 'DIR', help: "a data folder in any layout, with the checkpoint's classes [default: the run's, else the embedded set]" },
   split: { type: 'string', value: 'PART', help: `which images: ${EVAL_SPLITS.join('|')} [default: test]` },
   'split-file': { type: 'string', value: 'FILE', help: `a split.csv [default: the run folder's ${SPLIT_FILE}, else the seeded split]` },

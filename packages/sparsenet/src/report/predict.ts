@@ -63,7 +63,7 @@ export function formatPredictions(predictions: readonly ImagePrediction[]): stri
 
 const PREDICT_USAGE = 'npm run predict -- --checkpoint FILE IMAGE.jpg... [--json FILE]';
 const PREDICT_FLAGS: Record<string, CommandFlag> = {
-  checkpoint: { type: 'string', value: 'FILE', help: 'a LeNet or SparseNet checkpoint (.safetensors); required' },
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint of any zoo model (.safetensors); required' },
   json: { type: 'string', value: 'FILE', help: 'also write the probabilities as JSON' },
 };
 

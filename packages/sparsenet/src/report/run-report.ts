@@ -11,7 +11,7 @@ import {
   confusionSpec, curvesSpec, formatPercent, shapeText, FIGURE_FORMATS, filterGridSpec, maskHeatmapSpec, parseFigureFormats, rgbFiltersSpec, sparsityBarsSpec, writeFigure,
   writeReport, type EpochMetrics, type FigureFormat, type FigureSpec, type HeatmapOptions, type MetricGroup, type ReportFigure, type ReportSection,
 } from '@sparsenet/viz';
-import { featureSide, LAYER_NAMES } from '../model.js';
+import { featureSide } from '../model.js';
 import { decodeRunMetadata, type RunMetadata } from '../run-metadata.js';
 import { formatSparsity, type SparsityReport } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -69,7 +69,7 @@ export function readRunFolder(dir: string): RunFolder {
   if (!Array.isArray(metrics.epochs) || metrics.epochs.length === 0) throw notARun('metrics.json records no epoch');
   const finalPath = join(dir, 'final.json');
   const checkpoint = readCheckpoint(join(dir, checkpointFile));
-  const state = modelState(checkpoint.state);
+  const state = modelState(checkpoint.state, checkpoint.metadata);
   return {
     dir,
     config: readJson<Record<string, unknown>>(join(dir, 'config.json')),
@@ -189,21 +189,23 @@ function runFigures(run: RunFolder, rows: readonly EpochMetrics[], curves: reado
   const classNames = run.final?.classes ?? run.runMetadata.classes;
   const counts = (run.final ?? run.history.at(-1)!).testConfusion;
   figures.push({ file: 'confusion', section: 'confusion', title: 'Confusion matrix', caption: 'Rows: true class; columns: predicted; colour: share of the row.', spec: confusionSpec(counts, classNames, size('confusion')) });
-  for (const name of LAYER_NAMES) {
+  for (const { name } of checkpointSparsity(run.state).layers) {
     const mask = run.state[`${name}.weight_mask`];
     const weight = run.state[`${name}.weight`];
     if (!mask || !weight) continue;
     const [view, options] = weightView(name, mask.data, mask.shape, run.runMetadata.imageSize);
     figures.push({ file: `mask-${name}`, section: 'pictures', title: `${name} mask`, caption: `${name}: |w| of the weights pruning kept; grey: pruned`, spec: maskHeatmapSpec(weight.data, mask.data, view, options) });
   }
-  const conv1 = run.state['conv1.weight'];
-  if (conv1?.shape[1] === 3) {
-    figures.push({ file: 'filters-conv1', section: 'pictures', title: 'conv1 filters', caption: 'conv1 filters as RGB patches (weight x mask), each scaled to its own min..max', spec: rgbFiltersSpec(conv1.data, conv1.shape, { name: 'conv1' }) });
+  // The stem (the first conv, on RGB) as colour patches, the conv after it as a signed grid.
+  const [stem, second] = Object.keys(run.state).filter((key) => key.endsWith('.weight') && run.state[key].shape.length === 4).map((key) => key.slice(0, -'.weight'.length));
+  const stemWeight = stem ? run.state[`${stem}.weight`] : undefined;
+  if (stemWeight?.shape[1] === 3) {
+    figures.push({ file: `filters-${stem}`, section: 'pictures', title: `${stem} filters`, caption: `${stem} filters as RGB patches (weight x mask), each scaled to its own min..max`, spec: rgbFiltersSpec(stemWeight.data, stemWeight.shape, { name: stem }) });
   }
-  const conv2 = run.state['conv2.weight'];
-  if (conv2) {
-    const mask = run.state['conv2.weight_mask']?.data;
-    figures.push({ file: 'filters-conv2', section: 'pictures', title: 'conv2 filters', caption: 'conv2 kernels (rows: output channels, columns: input channels), signed weights', spec: filterGridSpec(conv2.data, conv2.shape, { name: 'conv2', mask }) });
+  if (second) {
+    const weight = run.state[`${second}.weight`];
+    const mask = run.state[`${second}.weight_mask`]?.data;
+    figures.push({ file: `filters-${second}`, section: 'pictures', title: `${second} filters`, caption: `${second} kernels (rows: output channels, columns: input channels), signed weights`, spec: filterGridSpec(weight.data, weight.shape, { name: second, mask }) });
   }
   return figures;
 }
@@ -238,7 +240,7 @@ export async function writeRunReport(runDir: string, formats: readonly FigureFor
   const pruning = c.pruner && c.pruner !== 'none' ? `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}` : '';
   writeReport(html, {
     title: `Run ${basename(runDir)}`,
-    subtitle: `${c.model}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.runMetadata.layout ?? 'unknown'} data, ${run.runMetadata.classes.length} classes at ${run.runMetadata.imageSize}x${run.runMetadata.imageSize}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
+    subtitle: `${c.model}${c.arch && c.arch !== 'lenet' ? ` (${c.arch})` : ''}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.runMetadata.layout ?? 'unknown'} data, ${run.runMetadata.classes.length} classes at ${run.runMetadata.imageSize}x${run.runMetadata.imageSize}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,
     config: c,
     epochs: rows,
     metricGroups: curves,

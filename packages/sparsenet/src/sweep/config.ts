@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRAIN_CONFIG, flagName, type LrSchedule } from '../train/config.js';
+import { ARCHITECTURES } from '../zoo/index.js';
 import { parseShard, SWEEP_PRUNERS, type Shard, type SweepGrid, type SweepPruner } from './grid.js';
 import { SHARD_COUNT_VARIABLE, shardFromEnvironment } from './shard-env.js';
 
@@ -23,6 +24,7 @@ export interface SweepConfig extends SweepGrid {
 }
 
 export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
+  arch: DEFAULT_TRAIN_CONFIG.arch,
   seeds: [0, 1, 2],
   pruners: [...SWEEP_PRUNERS],
   sparsities: null,
@@ -84,6 +86,10 @@ const sparsity = (text: string, name: string): number => {
 const shownList = (values: readonly unknown[] | null, none = '-') => (values ? values.join(',') : none);
 
 export const SWEEP_FLAGS: readonly Flag[] = [
+  {
+    key: 'arch', help: `the architecture every unit trains (${ARCHITECTURES.join('|')}); its defaults`,
+    parse: (raw, name) => (ARCHITECTURES.includes(raw) ? raw : fail(`--${name} must be one of ${ARCHITECTURES.join(', ')}, got '${raw}'`)), shown: (c) => c.arch,
+  },
   { key: 'epochs', help: 'epochs of each dense baseline', parse: integer(1), shown: (c) => String(c.epochs) },
   { key: 'finetuneEpochs', help: 'epochs of each fine-tune after the one-shot pruning', parse: integer(1), shown: (c) => String(c.finetuneEpochs) },
   { key: 'seeds', help: 'seeds (init, split, batches); one baseline per seed', parse: list(integer(0)), shown: (c) => shownList(c.seeds) },

@@ -23,6 +23,8 @@ export const SWEEP_STRUCTURES = 'filters,neurons';
 
 /** Everything that decides which units exist and what each computes. */
 export interface SweepGrid {
+  /** The zoo architecture every unit trains (train's --arch). */
+  arch: string;
   seeds: number[];
   pruners: SweepPruner[];
   /** One list for every pruner instead of the defaults above; null = the defaults. */

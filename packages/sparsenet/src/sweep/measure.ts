@@ -3,13 +3,17 @@
  * and effective), ShrinkBench's compression_ratio and theoretical_speedup, and inference time per image: the
  * model as trained (masks on the dense kernels, as ShrinkBench times it) and, for a pruned model, its weights
  * packed for the sparse kernels (SparseLeNet; the tuner keeps a layer dense where that is faster). For
- * structured pruning the compacted model (a smaller dense LeNet with the same outputs) is timed too.
+ * structured pruning the compacted model (a smaller dense LeNet with the same outputs) is timed too. Other zoo
+ * architectures get their counts and the masked model's time; FLOPs, the sparse kernels and compaction are
+ * LeNet's until the layer graph (graph branch) makes them general, and their columns stay empty.
  */
-import { beginScope, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
+import { beginScope, nn, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { INPUT_SIZE, LeNet, type LeNetWidths } from '../model.js';
+import { rebuildModel } from '../model-state.js';
 import { SparseLeNet } from '../sparse-model.js';
 import type { InferenceModel } from '../train/evaluate.js';
-import { compactLeNet, flops, sparsityReport, type PrunableLayer } from '../prune/index.js';
+import { traceLayerGraph } from '../graph/trace.js';
+import { compactLeNet, flops, prunableLayers, sparsityReport, type PrunableLayer } from '../prune/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 
 export interface TimingOptions {
@@ -31,13 +35,13 @@ export interface ModelCounts {
   /** Weights and biases. */
   params: number;
   nonzeroParams: number;
-  /** Effective FLOPs per image: nonzero weights only. */
-  flops: number;
-  denseFlops: number;
+  /** Effective FLOPs per image: nonzero weights only (null: not counted for this architecture yet). */
+  flops: number | null;
+  denseFlops: number | null;
   /** ShrinkBench: params / nonzeroParams. */
   compressionRatio: number;
   /** ShrinkBench: denseFlops / flops. */
-  theoreticalSpeedup: number;
+  theoreticalSpeedup: number | null;
 }
 
 export interface CompactMeasurement {
@@ -57,17 +61,18 @@ export interface Measurement extends ModelCounts {
 
 const INPUT: [number, number] = [INPUT_SIZE, INPUT_SIZE];
 
-export function modelCounts(layers: readonly PrunableLayer[]): ModelCounts {
+/** Counts of a model's layers; FLOPs only for a LeNet-shaped stack (`lenet`). */
+export function modelCounts(layers: readonly PrunableLayer[], lenet = true): ModelCounts {
   const report = sparsityReport(layers);
-  const count = flops(layers, INPUT);
+  const count = lenet ? flops(layers, INPUT) : null;
   return {
     sparsity: report.total.sparsity,
     params: report.params.total,
     nonzeroParams: report.params.nonzero,
-    flops: count.effective,
-    denseFlops: count.dense,
+    flops: count?.effective ?? null,
+    denseFlops: count?.dense ?? null,
     compressionRatio: report.compressionRatio,
-    theoreticalSpeedup: count.theoreticalSpeedup,
+    theoreticalSpeedup: count?.theoreticalSpeedup ?? null,
   };
 }
 
@@ -101,11 +106,11 @@ export function compactModel(layers: readonly PrunableLayer[]): LeNet {
   return model;
 }
 
-/** Seeded images in [-1, 1), [n, 3, 64, 64]: what the timing and the equivalence checks feed. */
-export function randomImages(n: number, seed: number): Tensor {
+/** Seeded images in [-1, 1), [n, 3, size, size]: what the timing and the equivalence checks feed. */
+export function randomImages(n: number, seed: number, size = INPUT_SIZE): Tensor {
   const random = new Random(seed);
-  const data = Float32Array.from({ length: n * 3 * INPUT_SIZE * INPUT_SIZE }, () => random.uniform(-1, 1));
-  return tensor(data, [n, 3, INPUT_SIZE, INPUT_SIZE]);
+  const data = Float32Array.from({ length: n * 3 * size * size }, () => random.uniform(-1, 1));
+  return tensor(data, [n, 3, size, size]);
 }
 
 /**
@@ -113,11 +118,11 @@ export function randomImages(n: number, seed: number): Tensor {
  * that every model runs its tuned kernels), then `blocks` blocks of `batchesPerBlock` forwards with one
  * synchronisation per block; the median block divided by its images. The same loop times every model.
  */
-export async function timeInference(model: InferenceModel, options: TimingOptions = DEFAULT_TIMING): Promise<number> {
+export async function timeInference(model: InferenceModel, options: TimingOptions = DEFAULT_TIMING, imageSize = INPUT_SIZE): Promise<number> {
   const { runner } = runtime();
-  const input = randomImages(options.batchSize, 1);
-  const wasTraining = model instanceof LeNet && model.training;
-  if (model instanceof LeNet) model.eval();
+  const input = randomImages(options.batchSize, 1, imageSize);
+  const wasTraining = model instanceof nn.Module && model.training;
+  if (model instanceof nn.Module) model.eval();
   const forward = () => {
     const scope = beginScope();
     try {
@@ -145,18 +150,23 @@ export async function timeInference(model: InferenceModel, options: TimingOption
     return samples[samples.length >> 1] / (options.batchesPerBlock * options.batchSize);
   } finally {
     input.dispose();
-    if (model instanceof LeNet) model.train(wasTraining);
+    if (model instanceof nn.Module) model.train(wasTraining);
   }
 }
 
 /** Everything the sweep reports about a checkpoint; with `compact`, also the compacted model's size and time. */
 export async function measureCheckpoint(path: string, options: { sparse: boolean; compact: boolean; timing?: TimingOptions }): Promise<Measurement> {
   const timing = options.timing ?? DEFAULT_TIMING;
-  const model = loadLeNet(path, { sparse: options.sparse });
+  const { state, metadata } = readCheckpoint(path);
+  const { model, run } = rebuildModel(state, metadata, path);
   try {
+    if (!(model instanceof LeNet)) {
+      const counts = modelCounts(await prunableLayers(model, traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize])), false);
+      return { ...counts, msPerImage: await timeInference(model, timing, run.imageSize), sparseMsPerImage: null, compact: null };
+    }
     const layers = await model.prunableLayers();
     const counts = modelCounts(layers);
-    const msPerImage = await timeInference(model, timing);
+    const msPerImage = await timeInference(model, timing, run.imageSize);
     let sparseMsPerImage: number | null = null;
     if (options.sparse) {
       const packed = SparseLeNet.fromLayers(layers);

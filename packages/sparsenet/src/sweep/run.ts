@@ -16,15 +16,17 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { getDevice, getDeviceInfo, runtime } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
+import { checkpointRun, loadInto, modelState } from '../model-state.js';
+import { traceLayerGraph } from '../graph/trace.js';
+import type { RunMetadata } from '../run-metadata.js';
 import { readCheckpoint, saveModel } from '../train/checkpoint.js';
-import { decodeRunMetadata } from '../run-metadata.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
 import { pruneModel } from '../train/pruning.js';
 import type { FinalRecord } from '../train/run-files.js';
 import { train, type TrainHooks } from '../train/trainer.js';
 import type { SweepConfig } from './config.js';
 import { enumerateUnits, shardName, shardWork, SWEEP_STRUCTURES, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
-import { DEFAULT_TIMING, loadLeNet, measureCheckpoint, type TimingOptions } from './measure.js';
+import { DEFAULT_TIMING, measureCheckpoint, type TimingOptions } from './measure.js';
 import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
 import { writeSweepOutputs, type UnitResult } from './table.js';
 import { UnitLock } from './unit-lock.js';
@@ -52,6 +54,8 @@ export interface SweepRun {
 
 interface UnitSpec {
   id: string;
+  /** Absent for LeNet, so that the folders of sweeps from before --arch still match their settings. */
+  arch?: string;
   kind: SweepUnit['kind'];
   seed: number;
   pruner: SweepUnit['pruner'];
@@ -74,14 +78,14 @@ interface UnitFile {
 }
 
 export function gridOf(config: SweepConfig): SweepGrid {
-  const { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit } = config;
-  return { seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit };
+  const { arch, seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit } = config;
+  return { arch, seeds, pruners, sparsities, scope, epochs, finetuneEpochs, batchSize, lr, lrSchedule, data, limit };
 }
 
 function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
   const finetune = unit.kind === 'finetune';
   return {
-    id: unit.id, kind: unit.kind, seed: unit.seed, pruner: unit.pruner, sparsity: unit.sparsity,
+    id: unit.id, ...(grid.arch === 'lenet' ? {} : { arch: grid.arch }), kind: unit.kind, seed: unit.seed, pruner: unit.pruner, sparsity: unit.sparsity,
     epochs: finetune ? grid.finetuneEpochs : grid.epochs,
     baselineEpochs: finetune ? grid.epochs : null,
     scope: unit.pruner === 'magnitude' || unit.pruner === 'random' ? grid.scope : null,
@@ -92,6 +96,7 @@ function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
 function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainConfig {
   return {
     ...DEFAULT_TRAIN_CONFIG,
+    arch: spec.arch ?? 'lenet',
     model: spec.kind === 'dense' ? 'lenet' : 'sparsenet',
     pruner: 'none',
     epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, lrSchedule: spec.lrSchedule, seed: spec.seed, data: spec.data, limit: spec.limit,
@@ -102,14 +107,17 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
 /** The baseline's final weights pruned as train's one-shot at epoch 0 would (random pruning: seed * 1000). */
 async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: string, path: string): Promise<void> {
   if (unit.pruner === 'dense' || unit.pruner === 'dense-finetuned') throw new Error(`sweep: ${unit.id} is not pruned`);
-  const model = loadLeNet(baseline, { sparse: true });
+  const checkpoint = readCheckpoint(baseline);
+  const state = modelState(checkpoint.state, checkpoint.metadata);
+  const run = checkpointRun(state, checkpoint.metadata, baseline);
+  const masked: RunMetadata = { ...run, architecture: { ...run.architecture, masked: true } };
+  const model = loadInto(masked.architecture, masked, state, baseline, { strict: false });
   try {
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
+      ...DEFAULT_TRAIN_CONFIG, arch: grid.arch, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
     };
-    await pruneModel(model, model.layerGraph(), config, unit.sparsity, unit.seed * 1000);
-    const run = decodeRunMetadata(readCheckpoint(baseline).metadata, baseline, false);
-    await saveModel(path, model, { ...run, architecture: { ...run.architecture, masked: true } }, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
+    await pruneModel(model, traceLayerGraph(model, [masked.channels, masked.imageSize, masked.imageSize]), config, unit.sparsity, unit.seed * 1000);
+    await saveModel(path, model, masked, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
   } finally {
     model.dispose();
   }

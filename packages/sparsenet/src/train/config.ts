@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { parseStructures } from '../prune/structured.js';
 import { LAYOUTS, NORMALIZE_MODES, type Layout, type NormalizeMode } from '../data/index.js';
 import { MIN_INPUT_SIZE } from '../model.js';
+import type { ArchitectureSpec } from '../run-metadata.js';
+import { ARCHITECTURES, fullSpec } from '../zoo/index.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
 export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
@@ -14,7 +16,12 @@ export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
 
 export interface TrainConfig {
+  /** Masks: 'lenet' = none, 'sparsenet' = weight_mask/bias_mask on every conv and linear layer (of any --arch). */
   model: ModelName;
+  /** A zoo architecture (zoo/index.ts): lenet, vgg, resnet, resnet20. */
+  arch: string;
+  /** The architecture's options as JSON, over the zoo's defaults ('{"blocks":[2,2,2]}'); '{}' = the defaults. */
+  archOptions: string;
   pruner: PrunerName;
   scope: 'layer' | 'global';
   sparsity: number;
@@ -66,7 +73,9 @@ interface Flag {
 }
 
 export const TRAIN_FLAGS: readonly Flag[] = [
-  { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'dense LeNet, or SparseNet (masked layers, prunable)' },
+  { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'no masks (lenet), or masked layers that pruners act on (sparsenet), on any --arch' },
+  { key: 'arch', type: 'string', choices: ARCHITECTURES, help: 'the architecture, from the model zoo' },
+  { key: 'archOptions', type: 'string', help: 'the architecture\'s options as JSON over its defaults, e.g. \'{"widths":[16,32,64],"blocks":[2,2,2]}\'' },
   { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured'], help: 'how to prune (sparsenet only)' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
@@ -100,6 +109,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: 'lenet',
+  arch: 'lenet',
+  archOptions: '{}',
   pruner: 'none',
   scope: 'global',
   sparsity: 0.9,
@@ -204,11 +215,28 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.lr > 0)) fail(`--lr must be > 0, got ${c.lr}`);
   if (!(c.weightDecay >= 0)) fail(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(`--sparsity must be in [0, 1), got ${c.sparsity}`);
-  if (c.pruner !== 'none' && c.model !== 'sparsenet') fail(`--pruner ${c.pruner} needs --model sparsenet (LeNet has no masks)`);
+  if (c.pruner !== 'none' && c.model !== 'sparsenet') fail(`--pruner ${c.pruner} needs --model sparsenet (a model without masks cannot be pruned)`);
+  architectureSpec(c);
   if (c.pruner !== 'none' && c.pruneStart >= c.epochs) fail(`--prune-start ${c.pruneStart} is not before the last epoch (--epochs ${c.epochs})`);
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
   parseStructures(c.structure);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
+}
+
+/** The run's architecture: --arch with --arch-options over the zoo's defaults, masked for --model sparsenet. */
+export function architectureSpec(c: Pick<TrainConfig, 'arch' | 'archOptions' | 'model'>): ArchitectureSpec {
+  let options: unknown;
+  try {
+    options = JSON.parse(c.archOptions);
+  } catch (error) {
+    throw new Error(`train: --arch-options must be JSON, got '${c.archOptions}' (${(error as Error).message})`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new Error(`train: --arch-options must be a JSON object, got '${c.archOptions}'`);
+  try {
+    return fullSpec({ name: c.arch, options: options as Record<string, unknown>, masked: c.model === 'sparsenet' });
+  } catch (error) {
+    throw new Error(`train: ${(error as Error).message}`);
+  }
 }

@@ -2,14 +2,13 @@
  * Evaluation: the model's logits for a whole dataset, batch by batch without gradients, gathered into one GPU
  * buffer and read back once (one synchronisation per evaluation, not per batch).
  */
-import { beginScope, empty, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
+import { beginScope, empty, nn, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
-import { LeNet } from '../model.js';
 import type { SparseLeNet } from '../sparse-model.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 
-/** LeNet, or its weights packed for the sparse kernels. */
-export type InferenceModel = LeNet | SparseLeNet;
+/** Any model (run in evaluation mode), or a LeNet's weights packed for the sparse kernels. */
+export type InferenceModel = nn.Module | SparseLeNet;
 
 export async function predictLogits(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;
@@ -18,8 +17,8 @@ export async function predictLogits(model: InferenceModel, dataset: ImageDataset
   if (n === 0) return new Float32Array(0);
   const all = empty([n, classes], 'f32', 'evaluation logits');
   const { runner } = runtime();
-  const wasTraining = model instanceof LeNet && model.training;
-  if (model instanceof LeNet) model.eval();
+  const wasTraining = model instanceof nn.Module && model.training;
+  if (model instanceof nn.Module) model.eval();
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
@@ -37,7 +36,7 @@ export async function predictLogits(model: InferenceModel, dataset: ImageDataset
     return (await all.toArray({ checkFinite: true })) as Float32Array;
   } finally {
     all.dispose();
-    if (model instanceof LeNet) model.train(wasTraining);
+    if (model instanceof nn.Module) model.train(wasTraining);
   }
 }
 

@@ -12,17 +12,16 @@
  * A program is found by recording a step with the runner capturing dispatches instead of running them.
  */
 import {
-  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, useCompileHelper, type optim, type Program,
+  accumulate, accumulateCorrect, beginScope, crossEntropy, getDeviceInfo, labels, noGrad, runtime, scale, tensor, useCompileHelper, type nn, type optim, type Program,
 } from '@sparsenet/tensor';
 import { writeFileAtomic } from '@sparsenet/viz';
 import type { ImageDataset } from '../data/index.js';
-import type { LeNet } from '../model.js';
 import { readTuningCache, tuningCacheDir, tuningCacheFile, writeTuningCache, type AdapterIdentity } from '../tuning-cache.js';
 import type { TrainConfig } from './config.js';
 
 /** What the start-up needs of a run: its model, a fresh optimizer like the run's, image and batch sizes. */
 export interface RunShapes {
-  model: LeNet;
+  model: nn.Module;
   makeOptimizer: () => optim.Optimizer;
   /** Images are [3, imageSize, imageSize]. */
   imageSize: number;
@@ -123,7 +122,7 @@ export function runPrograms(run: RunShapes): Program[] {
 }
 
 /** The shapes of a default run on `data` (the trainer's own sizes). */
-export function runShapesOf(model: LeNet, makeOptimizer: () => optim.Optimizer, data: Record<'train' | 'val' | 'test', ImageDataset>, config: Pick<TrainConfig, 'batchSize' | 'evalBatchSize'>): RunShapes {
+export function runShapesOf(model: nn.Module, makeOptimizer: () => optim.Optimizer, data: Record<'train' | 'val' | 'test', ImageDataset>, config: Pick<TrainConfig, 'batchSize' | 'evalBatchSize'>): RunShapes {
   const counts = { train: data.train.count, val: data.val.count, test: data.test.count };
   return { model, makeOptimizer, imageSize: data.train.size, counts, batchSize: config.batchSize, evalBatchSize: config.evalBatchSize };
 }

@@ -5,7 +5,7 @@
  */
 import { CHANNELS, DEFAULT_NORMALIZATION, loadSplits, measureNormalization, type LoadedSplits, type Normalization } from '../data/index.js';
 import { RUN_METADATA_VERSION, type RunMetadata } from '../run-metadata.js';
-import type { TrainConfig } from './config.js';
+import { architectureSpec, type TrainConfig } from './config.js';
 
 export interface RunData extends LoadedSplits {
   normalization: Normalization;
@@ -27,7 +27,7 @@ export async function loadRunData(config: TrainConfig, log: (line: string) => vo
   const normalization = config.normalize === 'dataset' ? measureNormalization(data.train.images) : DEFAULT_NORMALIZATION;
   const run: RunMetadata = {
     version: RUN_METADATA_VERSION,
-    architecture: { name: 'lenet', options: {}, masked: config.model === 'sparsenet' },
+    architecture: architectureSpec(config),
     classes: [...data.classes],
     imageSize: config.imageSize,
     channels: CHANNELS,
