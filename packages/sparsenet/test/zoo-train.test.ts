@@ -71,7 +71,7 @@ describe('training a zoo ResNet', () => {
     const final = JSON.parse(readFileSync(join(whole, 'final.json'), 'utf8'));
     expect(e.metrics.accuracy).toBe(final.testAccuracy);
     expect(e.architecture.name).toBe('resnet');
-    const { figures } = writeRunReport(whole);
+    const { figures } = await writeRunReport(whole);
     for (const file of ['mask-conv1.png', 'mask-layer2.0.downsample.0.png', 'mask-fc.png', 'filters-conv1.png', 'filters-layer1.0.conv1.png', 'sparsity-layers.png']) {
       expect(figures.map((f) => f.split('/').at(-1))).toContain(file);
     }

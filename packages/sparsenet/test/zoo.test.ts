@@ -27,8 +27,10 @@ describe('the model zoo', () => {
       .toThrow('zoo: resnet needs as many positive widths as block counts, got widths [16,32] and blocks [1,1,1]');
     expect(() => buildModel({ name: 'vgg', options: { stages: [[8], [8], [8]] }, masked: false }, { ...context, imageSize: 4 }))
       .toThrow('zoo: vgg with 3 stages halves a 4x4 image below 1 pixel');
-    expect(() => buildModel({ name: 'lenet', options: {}, masked: false }, { ...context, numClasses: 3 }))
-      .toThrow('zoo: lenet takes 64x64 images and 7 classes, got 64x64 and 3');
+    // LeNet follows the class count and image size too (its flatten size from the input side).
+    const small = buildModel({ name: 'lenet', options: {}, masked: false }, { ...context, numClasses: 3, imageSize: 32 });
+    expect(Object.fromEntries(small.namedParameters().map(([name, t]) => [name, t.shape]))).toMatchObject({ 'fc1.weight': [120, 16 * 5 * 5], 'fc3.weight': [3, 84] });
+    small.dispose();
   });
 
   it('train takes --arch and --arch-options; --pruner masks any architecture; bad options name the flag', () => {
@@ -122,8 +124,14 @@ describe('the model zoo', () => {
       const what = JSON.stringify(settings);
       if (settings.pruner !== 'structured') expect(pruned / total, what).toBeCloseTo(0.5, 3);
       else expect(pruned, what).toBeGreaterThan(0.3 * total);
-      // The output layer keeps every unit under structured pruning; pruned weights are zero.
-      if (settings.pruner === 'structured') expect(layers.at(-1)!.mask.every((m) => m === 1), what).toBe(true);
+      // The output layer keeps every unit under structured pruning (its inputs from pruned channels go); pruned weights are zero.
+      if (settings.pruner === 'structured') {
+        const output = layers.find((l) => l.isOutput)!;
+        const inputs = output.shape[1];
+        expect(output.name, what).toBe('fc');
+        expect(Array.from({ length: output.shape[0] }, (_, u) => output.mask.subarray(u * inputs, (u + 1) * inputs).some((m) => m === 1)).every(Boolean), what).toBe(true);
+        expect(output.biasMask?.every((m) => m === 1) ?? true, what).toBe(true);
+      }
       for (const l of layers) expect(l.mask.every((m, i) => m === 1 || l.weight[i] === 0), `${what} ${l.name}`).toBe(true);
     }
     model.dispose();
