@@ -152,8 +152,8 @@ describe('sweep runs', () => {
 
   beforeAll(async () => {
     await getDevice();
-    // Fixed kernel variants: no tuning pass, and the shards' separate runs use the same kernels.
-    runtime().runner.tuner.force({ matmul: 'register', conv2d: 'register' });
+    // Fixed kernel variants: no tuning pass (the sparse ops' included), and the shards' separate runs use the same kernels.
+    runtime().runner.tuner.force({ matmul: 'register', conv2d: 'register', sparse_linear: 'sparse', sparse_conv2d: 'sparse' });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
