@@ -7,9 +7,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDevice, noGrad, runtime } from '@sparsenet/tensor';
+import { crossEntropy, getDevice, labels, noGrad, runtime, scoped, tensor } from '@sparsenet/tensor';
 import {
-  DEFAULT_SWEEP_CONFIG, assignShards, compactLeNet, compactModel, enumerateUnits, loadLeNet, mergeParts, mergeSweep, parseSweepArgs, randomImages,
+  DEFAULT_SWEEP_CONFIG, LeNet, assignShards, compactLeNet, compactModel, enumerateUnits, loadLeNet, mergeParts, mergeSweep, parseSweepArgs, randomImages,
   readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, writeFinishedTables, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
@@ -154,6 +154,14 @@ describe('sweep runs', () => {
     await getDevice();
     // Fixed kernel variants: no tuning pass (the sparse ops' included), and the shards' separate runs use the same kernels.
     runtime().runner.tuner.force({ matmul: 'register', conv2d: 'register', sparse_linear: 'sparse', sparse_conv2d: 'sparse' });
+    // One training step of a SparseNet here compiles the kernels every unit's training shares, once for the file
+    // (on an empty shader cache each costs seconds), rather than inside the first test's time.
+    const model = new LeNet({ sparse: true });
+    await scoped(async () => {
+      crossEntropy(model.forward(tensor(new Float32Array(32 * 3 * 64 * 64), [32, 3, 64, 64])), labels(new Int32Array(32))).backward();
+      await runtime().runner.sync();
+    });
+    model.dispose();
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
