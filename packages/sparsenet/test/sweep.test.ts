@@ -161,6 +161,7 @@ describe('sweep runs', () => {
       crossEntropy(model.forward(tensor(new Float32Array(32 * 3 * 64 * 64), [32, 3, 64, 64])), labels(new Int32Array(32))).backward();
       await runtime().runner.sync();
     });
+    for (const p of model.parameters()) p.grad?.dispose();
     model.dispose();
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
