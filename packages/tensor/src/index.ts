@@ -21,3 +21,4 @@ export * from './ops/sparse-linear.js';
 export * from './ops/sparse-conv.js';
 export * from './ops/batchnorm.js';
 export * from './ops/dropout.js';
+export { denseWeightGradients } from './ops/weight-gradients.js';

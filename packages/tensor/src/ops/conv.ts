@@ -5,6 +5,7 @@
 import * as k from '@sparsenet/kernels-wgsl';
 import { isGradEnabled, record } from '../autograd.js';
 import { reluGate } from './elementwise.js';
+import { weightGradientMask } from './weight-gradients.js';
 import { runtime } from '../runtime.js';
 import { empty, type Tensor } from '../tensor.js';
 import { pool2dGeometry, type Size2d } from './pool.js';
@@ -39,6 +40,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const pool = options.maxPool === undefined ? null : pool2dGeometry('conv2d maxPool', out, options.maxPool).geometry;
   const { runner } = runtime();
   const mask = options.mask ?? null;
+  const gradientMask = weightGradientMask(mask);
   const relu = options.activation === 'relu';
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
@@ -76,7 +78,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     if (weight.requiresGrad) {
       dw = empty(weight.shape, 'f32', `${origin} weight gradient`);
       const partials = empty([k.conv2dBackwardWeightScratch(shape)], 'f32', `${origin} weight gradient partial sums`);
-      k.conv2dBackwardWeight(runner, x.buffer, dy.buffer, dw.buffer, partials.buffer, shape, { mask: mask?.buffer });
+      k.conv2dBackwardWeight(runner, x.buffer, dy.buffer, dw.buffer, partials.buffer, shape, { mask: gradientMask?.buffer });
       partials.dispose();
     }
     let db: Tensor | null = null;

@@ -2,6 +2,7 @@
 import * as k from '@sparsenet/kernels-wgsl';
 import { record } from '../autograd.js';
 import { reluGate } from './elementwise.js';
+import { weightGradientMask } from './weight-gradients.js';
 import { runtime } from '../runtime.js';
 import { empty, type Tensor } from '../tensor.js';
 
@@ -69,6 +70,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const out = empty([batch, outFeatures], 'f32', origin);
   const { runner } = runtime();
   const relu = options.activation === 'relu';
+  const gradientMask = weightGradientMask(mask);
   k.matmul(runner, x.buffer, weight.buffer, out.buffer, batch, outFeatures, inFeatures, { transB: true, maskB: mask?.buffer, bias: bias?.buffer, relu });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, inputs, (g) => {
@@ -81,9 +83,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     }
     let dw: Tensor | null = null;
     if (weight.requiresGrad) {
-      // dW [out, in] = (dy^T @ x) * M, dy stored [batch, out].
+      // dW [out, in] = (dy^T @ x) * M (M left out under denseWeightGradients), dy stored [batch, out].
       dw = empty(weight.shape, 'f32', `${origin} weight gradient`);
-      k.matmul(runner, dy.buffer, x.buffer, dw.buffer, outFeatures, inFeatures, batch, { transA: true, maskOut: mask?.buffer });
+      k.matmul(runner, dy.buffer, x.buffer, dw.buffer, outFeatures, inFeatures, batch, { transA: true, maskOut: gradientMask?.buffer });
     }
     let db: Tensor | null = null;
     if (bias?.requiresGrad) {
