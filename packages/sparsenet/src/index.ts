@@ -11,6 +11,7 @@ export * from './train/pruning.js';
 export * from './train/checkpoint.js';
 export * from './train/run-files.js';
 export { train, type TrainResult, type TrainHooks } from './train/trainer.js';
+export { DynamicTraining, DYNAMIC_FILE, DYNAMIC_MASKS_DIR, type DynamicState, type DynamicRecords, type MaskSnapshot } from './train/dynamic-training.js';
 export { runPrograms, runShapesOf, type RunShapes } from './train/kernel-startup.js';
 export * from './tuning-cache.js';
 export * from './sweep/index.js';

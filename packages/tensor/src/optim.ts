@@ -98,6 +98,24 @@ export abstract class Optimizer {
     slot.mask = mask;
   }
 
+  /**
+   * Sets a parameter's state (moments, momentum) to 0 at `indices`, so that weights regrown by dynamic sparse
+   * training start without history (RigL's reset_momentum). Reads the state back: for occasional use.
+   */
+  async zeroStateAt(param: Tensor, indices: readonly number[]): Promise<void> {
+    const slot = this.slots.find((s) => s.param === param);
+    if (!slot) throw new Error(`${this.name}.zeroStateAt: ${param} is not a parameter of this optimizer`);
+    const outside = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < param.size));
+    if (outside !== undefined) throw new Error(`${this.name}.zeroStateAt: index ${outside} is outside ${param} (${param.size} values)`);
+    if (!slot.state || !indices.length) return;
+    const { runner } = runtime();
+    for (const t of slot.state) {
+      const values = (await t.toArray()) as Float32Array;
+      for (const i of indices) values[i] = 0;
+      runner.write(t.buffer, 0, values);
+    }
+  }
+
   /** Step counts and state tensors, read back from the GPU, for a checkpoint. */
   async stateDict(): Promise<OptimizerState> {
     const state = await Promise.all(this.slots.map(async (slot): Promise<ParamState | null> => {

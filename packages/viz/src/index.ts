@@ -16,6 +16,7 @@ export * from './filters.js';
 export * from './bars.js';
 export * from './curves.js';
 export * from './tradeoff.js';
+export * from './drop-grow.js';
 export * from './confusion.js';
 export * from './write.js';
 export * from './report.js';

@@ -18,6 +18,8 @@ import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord, FinalRecord } from '../train/run-files.js';
 import { commandUsage, parseCommand } from './args.js';
 import { checkpointSparsity } from './checkpoint-model.js';
+import { dynamicFigures } from './dynamic-figures.js';
+import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import { modelState } from '../model-state.js';
 import { readResultsCsv, writeTradeoffFigures } from '../sweep/table.js';
 
@@ -196,6 +198,7 @@ function runFigures(run: RunFolder, rows: readonly EpochMetrics[], curves: reado
     const [view, options] = weightView(name, mask.data, mask.shape, run.runMetadata.imageSize);
     figures.push({ file: `mask-${name}`, section: 'pictures', title: `${name} mask`, caption: `${name}: |w| of the weights pruning kept; grey: pruned`, spec: maskHeatmapSpec(weight.data, mask.data, view, options) });
   }
+  figures.push(...dynamicFigures(run.dir, (name, mask, shape) => weightView(name, mask, shape, run.runMetadata.imageSize)));
   // The stem (the first conv, on RGB) as colour patches, the conv after it as a signed grid.
   const [stem, second] = Object.keys(run.state).filter((key) => key.endsWith('.weight') && run.state[key].shape.length === 4).map((key) => key.slice(0, -'.weight'.length));
   const stemWeight = stem ? run.state[`${stem}.weight`] : undefined;
@@ -237,7 +240,7 @@ export async function writeRunReport(runDir: string, formats: readonly FigureFor
 
   const html = join(runDir, REPORT_FILE);
   const c = run.config;
-  const pruning = c.pruner && c.pruner !== 'none' ? `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}` : '';
+  const pruning = !c.pruner || c.pruner === 'none' ? '' : isDynamicMethod(String(c.pruner)) ? `, ${c.pruner} dynamic sparse training at ${c.sparsity}` : `, ${c.pruner} pruning (${c.schedule}) to ${c.sparsity}`;
   writeReport(html, {
     title: `Run ${basename(runDir)}`,
     subtitle: `${c.model}${c.arch && c.arch !== 'lenet' ? ` (${c.arch})` : ''}${pruning}, ${c.epochs} epochs, seed ${c.seed}; ${run.runMetadata.layout ?? 'unknown'} data, ${run.runMetadata.classes.length} classes at ${run.runMetadata.imageSize}x${run.runMetadata.imageSize}; ${run.final ? 'finished' : `unfinished after epoch ${run.history.at(-1)!.epoch}`}; ${run.device ?? 'unknown device'}`,

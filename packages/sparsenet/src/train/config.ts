@@ -4,13 +4,15 @@
  */
 import { parseArgs } from 'node:util';
 import { parseStructures } from '../prune/structured.js';
+import { DYNAMIC_METHODS, isDynamicMethod, type DynamicMethod } from '../sparse-training/dynamic-config.js';
+import type { DensityDistribution } from '../sparse-training/densities.js';
 import { LAYOUTS, NORMALIZE_MODES, type Layout, type NormalizeMode } from '../data/index.js';
 import { MIN_INPUT_SIZE } from '../model.js';
 import type { ArchitectureSpec } from '../run-metadata.js';
 import { ARCHITECTURES, fullSpec } from '../zoo/index.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
-export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
+export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | DynamicMethod;
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
@@ -37,6 +39,16 @@ export interface TrainConfig {
   pruneEvery: number;
   /** Lottery-ticket rewinding after the last pruning event: 'none', 'init', or an epoch number. */
   rewind: string;
+  /** Dynamic sparse training (set, rigl): per-layer budgets of --sparsity. */
+  densityDistribution: DensityDistribution;
+  /** Dynamic sparse training: the first layer stays dense (counted in the budget). */
+  denseFirst: boolean;
+  /** Dynamic sparse training: optimizer steps between mask updates (RigL's delta T). */
+  updateEvery: number;
+  /** Dynamic sparse training: the fraction of training after which masks stop changing (RigL's T_end). */
+  updateEnd: number;
+  /** Dynamic sparse training: the fraction of each layer's kept weights dropped at the first update (alpha), cosine-decayed. */
+  dropFraction: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -76,7 +88,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'no masks (lenet), or masked layers that pruners act on (sparsenet), on any --arch' },
   { key: 'arch', type: 'string', choices: ARCHITECTURES, help: 'the architecture, from the model zoo' },
   { key: 'archOptions', type: 'string', help: 'the architecture\'s options as JSON over its defaults, e.g. \'{"widths":[16,32,64],"blocks":[2,2,2]}\'' },
-  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured'], help: 'how to prune (sparsenet only)' },
+  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); set and rigl train sparse from the first step, dropping and regrowing weights' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
@@ -86,6 +98,11 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
   { key: 'pruneEvery', type: 'number', help: 'iterative: epochs between rounds; gradual: optimizer steps between events' },
   { key: 'rewind', type: 'string', help: "lottery ticket: after the last pruning, reset survivors to 'init' or to epoch N's weights ('none' = off)" },
+  { key: 'densityDistribution', type: 'string', choices: ['uniform', 'erk'], help: "set/rigl: per-layer density, the same in every layer or Erdős–Rényi-Kernel (RigL's ERK)" },
+  { key: 'denseFirst', type: 'boolean', help: 'set/rigl: keep the first layer dense (its weights count towards --sparsity)' },
+  { key: 'updateEvery', type: 'number', help: 'set/rigl: optimizer steps between mask updates (delta T)' },
+  { key: 'updateEnd', type: 'number', help: 'set/rigl: fraction of the run after which masks stop changing (T_end)' },
+  { key: 'dropFraction', type: 'number', help: 'set/rigl: fraction of kept weights dropped and regrown at the first update, cosine-decayed to 0 at T_end' },
   { key: 'epochs', type: 'number', help: 'training epochs' },
   { key: 'batchSize', type: 'number', help: 'images per training step' },
   { key: 'lr', type: 'number', help: 'Adam learning rate (the start of the schedule)' },
@@ -121,6 +138,11 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruneEnd: 15,
   pruneEvery: 1,
   rewind: 'none',
+  densityDistribution: 'erk',
+  denseFirst: false,
+  updateEvery: 100,
+  updateEnd: 0.75,
+  dropFraction: 0.3,
   epochs: 30,
   batchSize: 64,
   lr: 1e-3,
@@ -217,10 +239,15 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(`--sparsity must be in [0, 1), got ${c.sparsity}`);
   if (c.pruner !== 'none' && c.model !== 'sparsenet') fail(`--pruner ${c.pruner} needs --model sparsenet (a model without masks cannot be pruned)`);
   architectureSpec(c);
-  if (c.pruner !== 'none' && c.pruneStart >= c.epochs) fail(`--prune-start ${c.pruneStart} is not before the last epoch (--epochs ${c.epochs})`);
-  if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
-  if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
+  const scheduled = c.pruner !== 'none' && !isDynamicMethod(c.pruner);
+  if (scheduled && c.pruneStart >= c.epochs) fail(`--prune-start ${c.pruneStart} is not before the last epoch (--epochs ${c.epochs})`);
+  if (scheduled && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
+  if (scheduled && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
   parseStructures(c.structure);
+  positiveInt('updateEvery');
+  if (!(c.updateEnd > 0 && c.updateEnd <= 1)) fail(`--update-end must be in (0, 1], got ${c.updateEnd}`);
+  if (!(c.dropFraction > 0 && c.dropFraction < 1)) fail(`--drop-fraction must be in (0, 1), got ${c.dropFraction}`);
+  if (isDynamicMethod(c.pruner) && c.rewind !== 'none') fail(`--rewind ${c.rewind} does not apply to --pruner ${c.pruner} (it trains sparse from the first step)`);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
 }

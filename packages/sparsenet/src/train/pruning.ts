@@ -5,11 +5,12 @@
  */
 import type { nn } from '@sparsenet/tensor';
 import { computeMasks, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import type { TrainConfig } from './config.js';
 
 /** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
 export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): PruningSchedule | null {
-  if (config.pruner === 'none') return null;
+  if (config.pruner === 'none' || isDynamicMethod(config.pruner)) return null;
   const start = config.pruneStart * stepsPerEpoch;
   if (config.schedule === 'oneshot') return oneShotSchedule({ step: start, sparsity: config.sparsity });
   if (config.schedule === 'iterative') {

@@ -3,7 +3,7 @@
  * them. The hot loop never reads back: the running loss and accuracy stay on the GPU and are read only when
  * progress is drawn and at the epoch's end.
  */
-import { accumulate, accumulateCorrect, beginScope, crossEntropy, labels, runtime, scale, tensor, type nn, type optim, type Tensor } from '@sparsenet/tensor';
+import { accumulate, accumulateCorrect, beginScope, crossEntropy, denseWeightGradients, labels, runtime, scale, tensor, type nn, type optim, type Tensor } from '@sparsenet/tensor';
 import type { Batch, BatchLoader } from '../data/index.js';
 import { Progress } from './progress.js';
 
@@ -17,18 +17,31 @@ export function runningTotals(): RunningTotals {
   return { lossSum: tensor(new Float32Array(1), []), correct: tensor(new Float32Array(1), [1]) };
 }
 
+export interface StepOptions {
+  /** Masked layers get the dense gradient of w * mask (scoring steps: RigL's growth); default masked. */
+  denseWeightGradients?: boolean;
+  /** Take the optimizer step and free the gradients (default); false leaves the gradients for the caller to read and free. */
+  optimizerStep?: boolean;
+}
+
 /** One step on `batch` at learning rate `lr`; adds the batch's loss and correct count to `totals`. */
-export function trainStep(model: nn.Module, optimizer: optim.Optimizer, batch: Batch, lr: number, totals: RunningTotals): void {
+export function trainStep(model: nn.Module, optimizer: optim.Optimizer, batch: Batch, lr: number, totals: RunningTotals, options: StepOptions = {}): void {
   const scope = beginScope();
   try {
     const x = tensor(batch.x, batch.shape);
     const y = labels(batch.y);
-    const logits = model.forward(x);
-    const loss = crossEntropy(logits, y);
-    loss.backward();
-    optimizer.lr = lr;
-    optimizer.step();
-    optimizer.zeroGrad();
+    const pass = () => {
+      const logits = model.forward(x);
+      const loss = crossEntropy(logits, y);
+      loss.backward();
+      return { logits, loss };
+    };
+    const { logits, loss } = options.denseWeightGradients ? denseWeightGradients(pass) : pass();
+    if (options.optimizerStep ?? true) {
+      optimizer.lr = lr;
+      optimizer.step();
+      optimizer.zeroGrad();
+    }
     // Mean loss times batch size: the running sum is divided by images seen (the last batch may be smaller).
     accumulate(totals.lossSum, scale(loss, batch.y.length));
     accumulateCorrect(totals.correct, logits, y);
@@ -57,6 +70,11 @@ export interface EpochOptions {
   learningRate: (step: number) => number;
   /** Runs before step `step` (pruning events). */
   beforeStep?: (step: number) => Promise<void>;
+  /**
+   * Takes step `step` in place of trainStep when it returns true (dynamic sparse training's mask updates, which
+   * need that step's gradients); false: the ordinary step is taken.
+   */
+  replaceStep?: (step: number, batch: Batch, lr: number, totals: RunningTotals) => Promise<boolean>;
   /** Runs after each step; returns milliseconds spent on other work (compiling, tuning), left out of the epoch's time. */
   afterStep?: () => Promise<number>;
   label: string;
@@ -76,7 +94,8 @@ export async function trainEpoch(options: EpochOptions): Promise<EpochTraining> 
   let done = 0;
   for (const batch of loader.epoch()) {
     await options.beforeStep?.(step);
-    trainStep(model, options.optimizer(), batch, options.learningRate(step), totals);
+    const lr = options.learningRate(step);
+    if (!(await options.replaceStep?.(step, batch, lr, totals))) trainStep(model, options.optimizer(), batch, lr, totals);
     step++;
     if (options.afterStep) started += await options.afterStep();
     images += batch.y.length;

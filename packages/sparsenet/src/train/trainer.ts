@@ -18,6 +18,8 @@ import { evaluate } from './evaluate.js';
 import { KernelStartup, runShapesOf } from './kernel-startup.js';
 import { formatClassMetrics } from './metrics.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
+import { DynamicTraining, type DynamicState } from './dynamic-training.js';
+import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import { evaluateEpoch, finalRecord } from './records.js';
 import { loadRunData } from './run-data.js';
 import { buildRunModel } from './run-model.js';
@@ -40,6 +42,8 @@ interface LoopState {
   history: EpochRecord[];
   best: number | null;
   pruneEvents: number;
+  /** Dynamic sparse training (--pruner set|rigl): its updates so far. */
+  dynamic?: DynamicState;
 }
 
 export interface TrainHooks {
@@ -99,6 +103,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     if (existsSync(tuningPath)) importTuning(tuningPath, log);
     log(`resumed ${outDir} after epoch ${loop.epoch} (step ${loop.step})`);
   }
+  // Dynamic sparse training draws its masks before the first step (a resumed run has them in its checkpoint).
+  const dynamic = isDynamicMethod(config.pruner)
+    ? await DynamicTraining.start({ model, graph, config, totalSteps, optimizer: () => optimizer, outDir, state: config.resume ? (loop.dynamic ?? { updates: [] }) : undefined, log })
+    : null;
   const runShapes = runShapesOf(model, () => makeOptimizer(model, config), data, config);
   await kernels.beforeFirstStep(runShapes);
 
@@ -118,7 +126,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     for (let epoch = loop.epoch; epoch < config.epochs; epoch++) {
       if (rewindEpoch === epoch && !rewindWeights) rewindWeights = await saveWeights(model, graph);
       const training = await trainEpoch({
-        model, optimizer: () => optimizer, loader, totals, firstStep: loop.step, learningRate, beforeStep: pruneBefore, label: `epoch ${epoch + 1}/${config.epochs}`,
+        model, optimizer: () => optimizer, loader, totals, firstStep: loop.step, learningRate, beforeStep: pruneBefore, replaceStep: dynamic?.replaceStep, label: `epoch ${epoch + 1}/${config.epochs}`,
         // Compiling and tuning the run's other shapes after its first steps is not training time.
         afterStep: () => kernels.afterFirstSteps(runShapes, tuningPath),
       });
@@ -134,6 +142,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       }
       loop.epoch = epoch + 1;
       loop.loader = loader.getState();
+      if (dynamic) {
+        loop.dynamic = dynamic.state();
+        dynamic.writeRecords();
+      }
       await saveTrainingState(lastPath, model, optimizer, rewindWeights, loop, { ...metadata(record, 'last'), ...encodeRunMetadata(run) });
       writeRunFiles(outDir, { config, history: loop.history, device: device.description });
       await hooks.afterEpoch?.(record);
