@@ -203,12 +203,54 @@ describe('dynamic sparse training in the loop', () => {
       // The reset was needed: some grown weights had moments before the update.
       expect(hadHistory).toBeGreaterThan(0);
       expect(dynamic.state().updates.map((u) => u.step)).toEqual([1, 2, 3]);
+      // RigL's update steps take no optimizer step (google-research/rigl): Adam stepped once, at step 0.
+      expect((await optimizer.stateDict()).state.map((s) => s?.step)).toEqual(model.parametersWithMasks().map(() => 1));
     } finally {
       totals.lossSum.dispose();
       totals.correct.dispose();
       optimizer.dispose();
       model.dispose();
     }
+  });
+
+  it('SET in the loop: its optimizer step then the update, the budgets kept at every step, the masks reproducible by seed', async () => {
+    const run = async (seed: number) => {
+      const model = buildModel({ name: 'lenet', options: {}, masked: true }, { numClasses: 7, imageSize: IMAGE, seed: 0 });
+      const graph = traceLayerGraph(model, [3, IMAGE, IMAGE]);
+      const optimizer = new optim.Adam(model.parametersWithMasks(), { lr: 1e-2 });
+      const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: 'set', sparsity: 0.8, densityDistribution: 'uniform', updateEvery: 1, updateEnd: 1, dropFraction: 0.3, seed };
+      const dynamic = await DynamicTraining.start({ model, graph, config, totalSteps: 3, optimizer: () => optimizer, outDir: tmp('set') });
+      const totals = runningTotals();
+      const random = new Random(2);
+      try {
+        for (let step = 0; step < 3; step++) {
+          const taken = await dynamic.replaceStep(step, syntheticBatch(random), 1e-2, totals);
+          expect(taken).toBe(step > 0);
+          if (!taken) {
+            // The ordinary step, as trainEpoch takes it.
+            const scope = beginScope();
+            const batch = syntheticBatch(new Random(100 + step));
+            crossEntropy(model.forward(tensor(batch.x, batch.shape)), labels(batch.y)).backward();
+            scope.end();
+            optimizer.step();
+            optimizer.zeroGrad();
+          }
+          expect((await prunableLayers(model, graph)).map((l) => count(l.mask)), `after step ${step}`).toEqual(dynamic.budgets.map((b) => b.kept));
+        }
+        // SET's update steps take their optimizer step first: Adam stepped at every step.
+        expect((await optimizer.stateDict()).state.map((s) => s?.step)).toEqual(model.parametersWithMasks().map(() => 3));
+        return { masks: (await prunableLayers(model, graph)).map((l) => l.mask.join('')), grown: dynamic.state().updates.map((u) => u.layers.map((l) => l.grown)) };
+      } finally {
+        totals.lossSum.dispose();
+        totals.correct.dispose();
+        optimizer.dispose();
+        model.dispose();
+      }
+    };
+    const [a, b, c] = [await run(7), await run(7), await run(8)];
+    expect(b).toEqual(a);
+    expect(c.masks).not.toEqual(a.masks);
+    expect(a.grown.flat().some((g) => g > 0)).toBe(true);
   });
 
   it('a --pruner rigl training run: constant sparsity, dynamic.json, exact resume, the report draws drop/grow and mask snapshots', async () => {

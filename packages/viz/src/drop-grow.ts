@@ -67,6 +67,6 @@ export function dropGrowSpec(updates: readonly DropGrowUpdate[], options: DropGr
       ],
     },
     // Layers differ by orders of magnitude in size: each panel its own count axis.
-    resolve: { scale: { y: 'independent' } },
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
   };
 }

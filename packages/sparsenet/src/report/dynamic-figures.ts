@@ -31,7 +31,7 @@ export function dynamicFigures(runDir: string, view: (name: string, mask: ArrayL
   const method = records.method === 'rigl' ? 'RigL' : records.method.toUpperCase();
   const figures: DynamicFigure[] = [];
   if (records.updates.length) {
-    const subtitle = `${method}, every ${records.updateEvery} steps until step ${records.endStep}, drop fraction ${records.dropFraction} cosine-decayed; ${records.densityDistribution} budgets at sparsity ${records.sparsity}`;
+    const subtitle = `${method}, every ${records.updateEvery} steps until step ${records.endStep}, drop fraction ${records.dropFraction} cosine-decayed; ${records.densityDistribution === 'erk' ? 'ERK' : 'uniform'} budgets at sparsity ${records.sparsity}`;
     figures.push({
       file: 'dynamic-drop-grow',
       section: 'layers',
