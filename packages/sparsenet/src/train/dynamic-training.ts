@@ -121,7 +121,10 @@ export class DynamicTraining {
     if (this.options.method === 'rigl') {
       trainStep(model, optimizer, batch, lr, totals, { denseWeightGradients: true, optimizerStep: false });
       const modules = weightedLayers(model);
-      gradients = new Map(await Promise.all(modules.map(async ([name, m]) => [name, (await m.weight.grad!.toArray()) as Float32Array] as const)));
+      gradients = new Map(await Promise.all(modules.map(async ([name, m]) => {
+        if (!m.weight.grad) throw new Error(`--pruner rigl: layer '${name}' [${m.weight.shape}] got no weight gradient at step ${step} (is it used in the forward?)`);
+        return [name, (await m.weight.grad.toArray()) as Float32Array] as const;
+      })));
       optimizer.zeroGrad();
     } else trainStep(model, optimizer, batch, lr, totals);
     const layers = await prunableLayers(model, graph);
