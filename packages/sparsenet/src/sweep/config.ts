@@ -93,7 +93,7 @@ export const SWEEP_FLAGS: readonly Flag[] = [
     key: 'arch', help: `the architecture every unit trains (${ARCHITECTURES.join('|')}); its defaults`,
     parse: (raw, name) => (ARCHITECTURES.includes(raw) ? raw : fail(`--${name} must be one of ${ARCHITECTURES.join(', ')}, got '${raw}'`)), shown: (c) => c.arch,
   },
-  { key: 'epochs', help: 'epochs of each dense baseline', parse: integer(1), shown: (c) => String(c.epochs) },
+  { key: 'epochs', help: 'epochs of each dense baseline and of each unit trained from scratch', parse: integer(1), shown: (c) => String(c.epochs) },
   { key: 'finetuneEpochs', help: 'epochs of each fine-tune after the one-shot pruning', parse: integer(1), shown: (c) => String(c.finetuneEpochs) },
   { key: 'seeds', help: 'seeds (init, split, batches); one baseline per seed', parse: list(integer(0)), shown: (c) => shownList(c.seeds) },
   {
