@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy, getDevice, labels, runtime, scoped, tensor } from '@sparsenet/tensor';
 import {
   DEFAULT_SWEEP_CONFIG, DEFAULT_TRAIN_CONFIG, GRADUAL_EVERY, LeNet, SCRATCH_METHODS, assignShards, checkScratchMethods, checkTrainConfig, enumerateUnits, gradualSpan,
-  knownTrainPruners, parseSweepArgs, readCheckpoint, runSweep, scratchMethod, shardWork, summarize, sweepRows, tradeoffFigures, type PrunerName, type SweepConfig, type SweepGrid,
+  knownTrainPruners, parseSweepArgs, partialNote, readCheckpoint, runSweep, scratchMethod, shardWork, summarize, sweepRows, tradeoffFigures, type PrunerName, type SweepConfig, type SweepGrid,
   type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
@@ -162,6 +162,13 @@ describe('scratch runs', () => {
     expect(points.filter((p) => p.pruner === 'random-init (from scratch)').map((p) => [p.target, p.accuracy])).toEqual([[0, dense.testAccuracy], [0.9, randomInit.testAccuracy]]);
     expect(points.filter((p) => p.pruner === 'magnitude (one-shot + fine-tune)').map((p) => p.target)).toEqual([0.9]);
     expect(JSON.stringify(tradeoffFigures(run.results)[0].spec)).toContain('random-init (from scratch)');
+
+    // A table missing units says so above its rows, naming them.
+    expect(md).not.toContain('Partial');
+    expect(partialNote(grid, run.results)).toBeNull();
+    expect(partialNote({ ...grid, seeds: [0, 1] }, run.results.slice(0, 2))).toBe(
+      'Partial: 2 of 6 units finished; missing random-init 0.9 (seeds 0, 1), dense 0 (seed 1), magnitude 0.9 (seed 1).',
+    );
 
     // Rerun: every unit skipped.
     expect(Object.values((await runSweep(grid, hooks)).actions)).toEqual(['skipped', 'skipped', 'skipped']);

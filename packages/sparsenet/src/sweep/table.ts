@@ -242,6 +242,21 @@ export async function writeTradeoffFigures(dir: string, results: readonly Tradeo
   return files;
 }
 
+/**
+ * For a table missing some of its grid's units (a sweep still running, a partial merge): which rows lack which
+ * seeds, as one line to print above the table; null when every unit is there.
+ */
+export function partialNote(grid: SweepGrid, results: readonly UnitResult[]): string | null {
+  const done = new Set(results.map((r) => r.unit));
+  const units = enumerateUnits(grid);
+  const missing = units.filter((u) => !done.has(u.id));
+  if (!missing.length) return null;
+  const rows = new Map<string, number[]>();
+  for (const u of missing) rows.set(`${u.pruner} ${u.sparsity}`, [...(rows.get(`${u.pruner} ${u.sparsity}`) ?? []), u.seed]);
+  const listed = [...rows].map(([row, seeds]) => `${row} (seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')})`);
+  return `Partial: ${units.length - missing.length} of ${units.length} units finished; missing ${listed.join(', ')}.`;
+}
+
 export const SWEEP_OUTPUTS = ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', ...['tradeoff', 'tradeoff-compression', 'tradeoff-balanced'].flatMap((f) => [`${f}.svg`, `${f}.png`]), 'report.html'] as const;
 
 /** Writes every table, the figures and the report into `out`; returns the summary. */
@@ -250,7 +265,8 @@ export async function writeSweepOutputs(out: string, grid: SweepGrid, results: r
   const title = `Pruning sweep: ${grid.pruners.join(', ')} over ${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`;
   writeFileAtomic(join(out, 'sweep.csv'), resultsCsv(grid, results));
   writeFileAtomic(join(out, 'sweep-summary.csv'), summaryCsv(summary));
-  writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${summaryMarkdown(summary)}`);
+  const partial = partialNote(grid, results);
+  writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${partial ? `${partial}\n\n` : ''}${summaryMarkdown(summary)}`);
   writeFileAtomic(join(out, 'sweep.json'), `${JSON.stringify({ grid, summary, units: sortResults(grid, results) }, null, 2)}\n`);
   const figures: ReportFigure[] = [];
   for (const f of tradeoffFigures(results)) figures.push({ section: 'sweep', title: f.title, svg: (await writeFigure(join(out, f.file), f.spec)).svg });
@@ -263,6 +279,7 @@ export async function writeSweepOutputs(out: string, grid: SweepGrid, results: r
     sweep: sweepRows(summary),
     figures,
     notes: [
+      ...(partial ? [partial] : []),
       'x = sparsity measured from the masks (mean over seeds); y = final test accuracy (mean, band and bars ± 1 sample std over seeds). Structured rows prune that fraction of conv filters and of linear neurons.',
       `One-shot + fine-tune rows prune the dense baseline once and fine-tune it ${grid.finetuneEpochs} epochs; from-scratch rows train a SparseNet from its initialisation for the baseline's ${grid.epochs} epochs.`,
       'compression_ratio = params / nonzero params; theoretical_speedup = dense FLOPs / effective FLOPs (ShrinkBench).',
