@@ -81,7 +81,7 @@ describe('flags', () => {
       [['--shard', '3/2'], /--shard 3\/2: K must be between 1 and N = 2, got 3/],
       [['--shard', '0/2'], /K must be between 1 and N = 2, got 0/],
       [['--shard', 'two'], /--shard must look like K\/N/],
-      [['--pruners', 'magnitude,lottery'], /--pruners: unknown pruner 'lottery' \(choices: magnitude, random, structured\)/],
+      [['--pruners', 'magnitude,lottery'], /--pruners: unknown pruner 'lottery' \(choices: magnitude, random, structured; trained from scratch: random-init, gradual, /],
       [['--sparsities', '0.5,1'], /--sparsities: each sparsity must be a number in \[0, 1\), got '1'/],
       [['--seeds', '0,0'], /--seeds lists a value twice/],
       [['--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
@@ -123,8 +123,9 @@ describe('table', () => {
     expect(rows).toHaveLength(1 + 1 + 6 + 6 + 3);
     for (const pruner of ['magnitude', 'random']) for (const s of [0.5, 0.7, 0.8, 0.9, 0.95, 0.98]) expect(rows.filter((r) => r.startsWith(`| ${pruner} | ${s} |`))).toHaveLength(1);
     for (const s of [0.25, 0.5, 0.75]) expect(rows.filter((r) => r.startsWith(`| structured | ${s} |`))).toHaveLength(1);
-    expect(rows[0]).toMatch(/^\| dense \| 0 \| 2 \| 0\.5500 ± 0\.0707 \|/);
-    expect(rows[1]).toMatch(/^\| dense-finetuned \| 0 \| 2 \|/);
+    expect(rows[0]).toMatch(/^\| dense \| 0 \| 2 \| dense baseline \| 0\.5500 ± 0\.0707 \|/);
+    expect(rows[1]).toMatch(/^\| dense-finetuned \| 0 \| 2 \| unpruned \+ fine-tune \|/);
+    expect(rows[2]).toMatch(/^\| magnitude \| 0\.5 \| 2 \| one-shot \+ fine-tune \|/);
     // In the trade-off figure the unpruned fine-tune starts every pruner's curve.
     const points = sweepRows(summary);
     for (const pruner of ['magnitude', 'random', 'structured']) expect(points.filter((p) => p.pruner === pruner)[0]).toMatchObject({ target: 0, sparsity: 0, seeds: 2 });

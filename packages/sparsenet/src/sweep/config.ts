@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRAIN_CONFIG, flagName, type LrSchedule } from '../train/config.js';
 import { ARCHITECTURES } from '../zoo/index.js';
-import { parseShard, SWEEP_PRUNERS, type Shard, type SweepGrid, type SweepPruner } from './grid.js';
+import { parseShard, SWEEP_PRUNERS, type Shard, type SweepGrid, type SweepMethod } from './grid.js';
+import { isScratchMethod, SCRATCH_METHOD_NAMES } from './scratch.js';
 import { SHARD_COUNT_VARIABLE, shardFromEnvironment } from './shard-env.js';
 
 export interface SweepConfig extends SweepGrid {
@@ -75,8 +76,10 @@ function list<T>(item: (text: string, name: string) => T) {
   };
 }
 
-const pruner = (text: string, name: string): SweepPruner =>
-  (SWEEP_PRUNERS as readonly string[]).includes(text) ? (text as SweepPruner) : fail(`--${name}: unknown pruner '${text}' (choices: ${SWEEP_PRUNERS.join(', ')})`);
+const pruner = (text: string, name: string): SweepMethod =>
+  (SWEEP_PRUNERS as readonly string[]).includes(text) || isScratchMethod(text)
+    ? text
+    : fail(`--${name}: unknown pruner '${text}' (choices: ${SWEEP_PRUNERS.join(', ')}; trained from scratch: ${SCRATCH_METHOD_NAMES.join(', ')})`);
 
 const sparsity = (text: string, name: string): number => {
   const n = Number(text);
@@ -90,10 +93,13 @@ export const SWEEP_FLAGS: readonly Flag[] = [
     key: 'arch', help: `the architecture every unit trains (${ARCHITECTURES.join('|')}); its defaults`,
     parse: (raw, name) => (ARCHITECTURES.includes(raw) ? raw : fail(`--${name} must be one of ${ARCHITECTURES.join(', ')}, got '${raw}'`)), shown: (c) => c.arch,
   },
-  { key: 'epochs', help: 'epochs of each dense baseline', parse: integer(1), shown: (c) => String(c.epochs) },
+  { key: 'epochs', help: 'epochs of each dense baseline and of each unit trained from scratch', parse: integer(1), shown: (c) => String(c.epochs) },
   { key: 'finetuneEpochs', help: 'epochs of each fine-tune after the one-shot pruning', parse: integer(1), shown: (c) => String(c.finetuneEpochs) },
   { key: 'seeds', help: 'seeds (init, split, batches); one baseline per seed', parse: list(integer(0)), shown: (c) => shownList(c.seeds) },
-  { key: 'pruners', help: `pruners (${SWEEP_PRUNERS.join('|')}); structured prunes conv filters and linear neurons`, parse: list(pruner), shown: (c) => shownList(c.pruners) },
+  {
+    key: 'pruners', help: `pruners of the baseline, fine-tuned (${SWEEP_PRUNERS.join('|')}; structured prunes conv filters and linear neurons), or methods trained sparse from scratch for --epochs (${SCRATCH_METHOD_NAMES.join('|')})`,
+    parse: list(pruner), shown: (c) => shownList(c.pruners),
+  },
   {
     key: 'sparsities', help: 'one sparsity list for every pruner (default: 0,0.5,0.7,0.8,0.9,0.95,0.98 unstructured; 0,0.25,0.5,0.75 structured)',
     parse: list(sparsity), shown: (c) => shownList(c.sparsities, 'per pruner'),
@@ -135,7 +141,7 @@ export function sweepHelp(command = 'npm run sweep --'): string {
     `  ${''.padEnd(19)} ms/img columns compare across rows); units not yet trained are trained as usual`,
     `  --${'help'.padEnd(17)} this list`,
     '',
-    'Each unit (a dense baseline or a fine-tune) has its own run folder under --out; a finished unit is skipped',
+    'Each unit (a dense baseline, a fine-tune, or a method trained from scratch) has its own run folder under --out; a finished unit is skipped',
     'and an unfinished one resumed, so rerunning a killed sweep continues it. Shard K/N owns a contiguous slice of',
     'the seed-major unit list, balanced by epochs; when its fine-tunes need a baseline owned by another shard, it',
     'trains its own copy (seedS/dense.copy-K-of-N). Parts may share one --out or use one each.',

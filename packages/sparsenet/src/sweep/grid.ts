@@ -3,7 +3,10 @@
  * one fine-tune of that baseline, pruned one-shot before its first step. Sparsity 0 prunes nothing whatever the
  * pruner, so it is one unit per seed, `dense-finetuned` (the baseline fine-tuned as long as the pruned models,
  * their fair control), not one identical run per pruner. Units are listed seed-major, the dense baseline first,
- * so a contiguous slice of the list needs at most one baseline it does not own.
+ * so a contiguous slice of the list needs at most one baseline it does not own. A method trained sparse from
+ * scratch (scratch.ts: random-init, gradual, snip, rigl, ...) is a unit of kind 'scratch' instead: trained from
+ * its initialisation for the baseline's epochs, it needs no baseline, and its sparsity 0 would be the baseline
+ * itself, so it has none.
  *
  * Sharding: shard K of N owns the units whose cost midpoint (cost = training epochs) falls in the K-th of N
  * equal parts of the total cost; the slices are disjoint, cover the grid and are balanced by epochs. A shard
@@ -12,9 +15,12 @@
  * one of the shard's results: the table takes each baseline from the shard that owns it.
  */
 import type { LrSchedule } from '../train/config.js';
+import { isScratchMethod } from './scratch.js';
 
 export const SWEEP_PRUNERS = ['magnitude', 'random', 'structured'] as const;
 export type SweepPruner = (typeof SWEEP_PRUNERS)[number];
+/** What `--pruners` lists: a pruner whose one-shot pruning of the baseline is fine-tuned, or a scratch method's name. */
+export type SweepMethod = SweepPruner | string;
 export const UNSTRUCTURED_SPARSITIES: readonly number[] = [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98];
 /** Structured: the fraction of conv filters AND of linear neurons pruned in each layer. */
 export const STRUCTURED_FRACTIONS: readonly number[] = [0, 0.25, 0.5, 0.75];
@@ -26,7 +32,7 @@ export interface SweepGrid {
   /** The zoo architecture every unit trains (train's --arch). */
   arch: string;
   seeds: number[];
-  pruners: SweepPruner[];
+  pruners: SweepMethod[];
   /** One list for every pruner instead of the defaults above; null = the defaults. */
   sparsities: number[] | null;
   /** Unstructured pruning: rank per layer or across all layers. */
@@ -44,10 +50,10 @@ export interface SweepGrid {
 export interface SweepUnit {
   /** Also the unit's folder under --out: `seed0/dense`, `seed0/magnitude-0.9`. */
   id: string;
-  kind: 'dense' | 'finetune';
+  kind: 'dense' | 'finetune' | 'scratch';
   seed: number;
   /** 'dense' for the baseline, 'dense-finetuned' for its unpruned fine-tune (every pruner's sparsity 0). */
-  pruner: 'dense' | 'dense-finetuned' | SweepPruner;
+  pruner: 'dense' | 'dense-finetuned' | SweepMethod;
   /** Target sparsity (structured: fraction of filters and neurons); 0 for the baseline. */
   sparsity: number;
   /** Training epochs: what the shards are balanced by. */
@@ -60,7 +66,7 @@ export interface Shard {
   count: number;
 }
 
-export function sparsitiesOf(grid: SweepGrid, pruner: SweepPruner): readonly number[] {
+export function sparsitiesOf(grid: SweepGrid, pruner: SweepMethod): readonly number[] {
   return grid.sparsities ?? (pruner === 'structured' ? STRUCTURED_FRACTIONS : UNSTRUCTURED_SPARSITIES);
 }
 
@@ -69,17 +75,18 @@ export function denseUnit(grid: SweepGrid, seed: number): SweepUnit {
 }
 
 /**
- * All units, seed-major: each seed's dense baseline, its unpruned fine-tune if any pruner lists sparsity 0, then
- * its pruned fine-tunes pruner by pruner, sparsity ascending.
+ * All units, seed-major: each seed's dense baseline, its unpruned fine-tune if any fine-tuned pruner lists
+ * sparsity 0, then its pruned units pruner by pruner (fine-tunes, or trainings from scratch), sparsity ascending.
  */
 export function enumerateUnits(grid: SweepGrid): SweepUnit[] {
-  const control = grid.pruners.some((pruner) => sparsitiesOf(grid, pruner).includes(0));
+  const control = grid.pruners.some((pruner) => !isScratchMethod(pruner) && sparsitiesOf(grid, pruner).includes(0));
   return grid.seeds.flatMap((seed) => [
     denseUnit(grid, seed),
     ...(control ? [{ id: `seed${seed}/dense-finetuned`, kind: 'finetune', seed, pruner: 'dense-finetuned', sparsity: 0, cost: grid.finetuneEpochs } satisfies SweepUnit] : []),
     ...grid.pruners.flatMap((pruner) =>
       [...sparsitiesOf(grid, pruner)].filter((sparsity) => sparsity > 0).sort((a, b) => a - b).map((sparsity): SweepUnit => ({
-        id: `seed${seed}/${pruner}-${sparsity}`, kind: 'finetune', seed, pruner, sparsity, cost: grid.finetuneEpochs,
+        id: `seed${seed}/${pruner}-${sparsity}`, seed, pruner, sparsity,
+        ...(isScratchMethod(pruner) ? { kind: 'scratch', cost: grid.epochs } : { kind: 'finetune', cost: grid.finetuneEpochs }),
       })),
     ),
   ]);

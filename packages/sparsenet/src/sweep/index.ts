@@ -6,3 +6,4 @@ export * from './parts.js';
 export * from './run.js';
 export * from './shard-env.js';
 export * from './unit-lock.js';
+export * from './scratch.js';

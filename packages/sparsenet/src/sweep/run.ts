@@ -3,7 +3,8 @@
  * A fine-tune starts from its seed's dense final.safetensors, pruned one-shot before the first step (the same
  * pruning and seed as train's one-shot at epoch 0; structured pruning masks filters, then neurons, on the same
  * masks), saved as pruned-init.safetensors and fine-tuned as a SparseNet (masked Adam keeps the zeros). The
- * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks.
+ * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks. A method trained
+ * from scratch (scratch.ts) is train() from the initialisation with the method's settings, for the baseline's epochs.
  *
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
  * unit with a result is skipped (measured again with --remeasure), a trained but unmeasured one measured (also
@@ -20,7 +21,7 @@ import { checkpointRun, loadInto, modelState } from '../model-state.js';
 import { traceLayerGraph } from '../graph/trace.js';
 import type { RunMetadata } from '../run-metadata.js';
 import { readCheckpoint, saveModel } from '../train/checkpoint.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.js';
+import { DEFAULT_TRAIN_CONFIG, type PrunerName, type TrainConfig } from '../train/config.js';
 import { pruneModel } from '../train/pruning.js';
 import type { FinalRecord } from '../train/run-files.js';
 import { train, type TrainHooks } from '../train/trainer.js';
@@ -28,6 +29,7 @@ import type { SweepConfig } from './config.js';
 import { enumerateUnits, shardName, shardWork, SWEEP_STRUCTURES, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
 import { DEFAULT_TIMING, measureCheckpoint, type TimingOptions } from './measure.js';
 import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
+import { checkScratchMethods, scratchMethod, type ScratchSettings } from './scratch.js';
 import { writeSweepOutputs, type UnitResult } from './table.js';
 import { UnitLock } from './unit-lock.js';
 
@@ -70,6 +72,8 @@ interface UnitSpec {
   lrSchedule: SweepGrid['lrSchedule'];
   data: string | null;
   limit: number | null;
+  /** Scratch units only (absent otherwise, so older folders still match): the method's training settings. */
+  train?: ScratchSettings;
 }
 
 interface UnitFile {
@@ -90,6 +94,7 @@ function unitSpec(unit: SweepUnit, grid: SweepGrid): UnitSpec {
     baselineEpochs: finetune ? grid.epochs : null,
     scope: unit.pruner === 'magnitude' || unit.pruner === 'random' ? grid.scope : null,
     batchSize: grid.batchSize, lr: grid.lr, lrSchedule: grid.lrSchedule, data: grid.data, limit: grid.limit,
+    ...(unit.kind === 'scratch' ? { train: scratchMethod(unit.pruner).settings(grid.epochs) } : {}),
   };
 }
 
@@ -99,6 +104,8 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
     arch: spec.arch ?? 'lenet',
     model: spec.kind === 'dense' ? 'lenet' : 'sparsenet',
     pruner: 'none',
+    // checkScratchMethods has checked that train knows the method's pruner.
+    ...(spec.train ? { ...spec.train, pruner: spec.train.pruner as PrunerName, sparsity: spec.sparsity } : {}),
     epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, lrSchedule: spec.lrSchedule, seed: spec.seed, data: spec.data, limit: spec.limit,
     init, out: dir, report: false,
   };
@@ -106,7 +113,7 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
 
 /** The baseline's final weights pruned as train's one-shot at epoch 0 would (random pruning: seed * 1000). */
 async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: string, path: string): Promise<void> {
-  if (unit.pruner === 'dense' || unit.pruner === 'dense-finetuned') throw new Error(`sweep: ${unit.id} is not pruned`);
+  if (unit.kind !== 'finetune' || unit.pruner === 'dense-finetuned') throw new Error(`sweep: ${unit.id} is not a pruned fine-tune`);
   const checkpoint = readCheckpoint(baseline);
   const state = modelState(checkpoint.state, checkpoint.metadata);
   const run = checkpointRun(state, checkpoint.metadata, baseline);
@@ -114,7 +121,7 @@ async function writePrunedInit(unit: SweepUnit, grid: SweepGrid, baseline: strin
   const model = loadInto(masked.architecture, masked, state, baseline, { strict: false });
   try {
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, arch: grid.arch, model: 'sparsenet', pruner: unit.pruner, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
+      ...DEFAULT_TRAIN_CONFIG, arch: grid.arch, model: 'sparsenet', pruner: unit.pruner as PrunerName, scope: grid.scope, sparsity: unit.sparsity, seed: unit.seed, structure: SWEEP_STRUCTURES,
     };
     await pruneModel(model, traceLayerGraph(model, [masked.channels, masked.imageSize, masked.imageSize]), config, unit.sparsity, unit.seed * 1000);
     await saveModel(path, model, masked, { format: 'pt', sparsenet: 'pruned-init', baseline, pruner: unit.pruner, sparsity: String(unit.sparsity) });
@@ -179,7 +186,7 @@ async function runLockedUnit(
     action = 'trained';
   }
   const final = JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8')) as FinalRecord;
-  const m = await measureCheckpoint(join(dir, 'final.safetensors'), { sparse: unit.kind === 'finetune', compact: unit.pruner === 'structured', timing: hooks.timing ?? DEFAULT_TIMING });
+  const m = await measureCheckpoint(join(dir, 'final.safetensors'), { sparse: unit.kind !== 'dense', compact: unit.pruner === 'structured', timing: hooks.timing ?? DEFAULT_TIMING });
   const w = m.compact?.widths;
   const result: UnitResult = {
     unit: unit.id, pruner: unit.pruner, targetSparsity: unit.sparsity, seed: unit.seed,
@@ -206,6 +213,7 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const grid = gridOf(config);
   const { shard, out } = config;
+  checkScratchMethods(grid.pruners);
   const { owned, copies } = shardWork(grid, shard);
   await getDevice();
   const device = await getDeviceInfo();

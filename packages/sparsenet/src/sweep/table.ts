@@ -2,7 +2,8 @@
  * The sweep's table: one result per unit (sweep.csv, per seed), and per pruner x sparsity the mean and sample
  * standard deviation over seeds (sweep-summary.csv, sweep.md as mean ± std, sweep.json), the trade-off figures
  * (mean over seeds with their spread, SVG and PNG) and report.html. Column names in the CSVs are ShrinkBench's where it has one (compression_ratio,
- * theoretical_speedup).
+ * theoretical_speedup). Every row says how it was trained (`training`): pruned rows are either one-shot pruned from
+ * the baseline and fine-tuned, or trained sparse from scratch for the baseline's epochs.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { FIGURE_FORMATS, tradeoffSpec, writeFigure, writeFileAtomic, writeReport
 import { columnIndices, parseCsv } from '../data/csv.js';
 import { enumerateUnits, type SweepGrid } from './grid.js';
 import type { ModelCounts } from './measure.js';
+import { isScratchMethod } from './scratch.js';
 
 /** One unit's row: what it is, its test metrics (final model), its counts and its measurements. */
 export interface UnitResult extends ModelCounts {
@@ -85,6 +87,32 @@ function meanStd(values: number[]): { mean: number | null; std: number | null } 
   return { mean, std: Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) };
 }
 
+/** How a row's model was trained, from its pruner (the fine-tuned pruners and the scratch methods have distinct names). */
+export function trainingOf(pruner: string): string {
+  if (pruner === 'dense') return 'dense baseline';
+  if (pruner === 'dense-finetuned') return 'unpruned + fine-tune';
+  return isScratchMethod(pruner) ? 'from scratch' : 'one-shot + fine-tune';
+}
+
+/**
+ * A pruned series' name in the figures: with how it was trained when some series are trained from scratch (or all
+ * are), plain when every series is a fine-tune (the figures of sweeps before scratch units stay as they were).
+ */
+function seriesLabels(pruners: readonly string[]): (pruner: string) => string {
+  const scratch = pruners.some(isScratchMethod);
+  return (pruner) => (scratch ? `${pruner} (${trainingOf(pruner)})` : pruner);
+}
+
+/** Each pruner's series, started at sparsity 0 by its control: the unpruned fine-tune for fine-tunes, the dense baseline for scratch methods. */
+function withControls<R extends { pruner: string }>(rows: readonly R[]): R[] {
+  const control = rows.filter((r) => r.pruner === 'dense-finetuned');
+  const dense = rows.filter((r) => r.pruner === 'dense');
+  const pruned = rows.filter((r) => r.pruner !== 'dense' && r.pruner !== 'dense-finetuned');
+  const pruners = [...new Set(pruned.map((r) => r.pruner))];
+  const label = seriesLabels(pruners);
+  return pruners.flatMap((pruner) => [...(isScratchMethod(pruner) ? dense : control), ...pruned.filter((r) => r.pruner === pruner)].map((r) => ({ ...r, pruner: label(pruner) })));
+}
+
 const groupKey = (pruner: string, sparsity: number) => `${pruner}@${sparsity}`;
 
 /** Results sorted in grid order (baseline first, pruners as given, sparsity ascending), then by seed. */
@@ -117,14 +145,14 @@ export function summarize(grid: SweepGrid, results: readonly UnitResult[]): Summ
 const csvCell = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 export function resultsCsv(grid: SweepGrid, results: readonly UnitResult[]): string {
-  const header = ['pruner', 'target_sparsity', 'seed', ...METRICS.map((m) => m.csv), 'compact_widths', 'unit', 'adapter'];
-  const rows = sortResults(grid, results).map((r) => [r.pruner, r.targetSparsity, r.seed, ...METRICS.map((m) => r[m.key]), r.compactWidths, r.unit, r.adapter ?? null].map(csvCell).join(','));
+  const header = ['pruner', 'target_sparsity', 'seed', 'training', ...METRICS.map((m) => m.csv), 'compact_widths', 'unit', 'adapter'];
+  const rows = sortResults(grid, results).map((r) => [r.pruner, r.targetSparsity, r.seed, trainingOf(r.pruner), ...METRICS.map((m) => r[m.key]), r.compactWidths, r.unit, r.adapter ?? null].map(csvCell).join(','));
   return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 
 export function summaryCsv(summary: readonly SummaryRow[]): string {
-  const header = ['pruner', 'target_sparsity', 'seeds', ...METRICS.flatMap((m) => [`${m.csv}_mean`, `${m.csv}_std`])];
-  const rows = summary.map((s) => [s.pruner, s.targetSparsity, s.seeds, ...METRICS.flatMap((m) => [s.mean[m.key], s.std[m.key]])].map(csvCell).join(','));
+  const header = ['pruner', 'target_sparsity', 'seeds', 'training', ...METRICS.flatMap((m) => [`${m.csv}_mean`, `${m.csv}_std`])];
+  const rows = summary.map((s) => [s.pruner, s.targetSparsity, s.seeds, trainingOf(s.pruner), ...METRICS.flatMap((m) => [s.mean[m.key], s.std[m.key]])].map(csvCell).join(','));
   return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 
@@ -137,25 +165,22 @@ export function summaryMarkdown(summary: readonly SummaryRow[]): string {
     const f = (v: number) => (v / (m.scale ?? 1)).toFixed(m.digits);
     return std === null ? f(mean) : `${f(mean)} ± ${f(std)}`;
   };
-  const header = ['pruner', 'target', 'seeds', ...shown.map((m) => m.label!)];
+  const header = ['pruner', 'target', 'seeds', 'trained', ...shown.map((m) => m.label!)];
   const lines = [
     `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i < 1 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...summary.map((s) => `| ${[s.pruner, String(s.targetSparsity), String(s.seeds), ...shown.map((m) => cell(s, m))].join(' | ')} |`),
+    `|${header.map((_, i) => (i < 1 || i === 3 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...summary.map((s) => `| ${[s.pruner, String(s.targetSparsity), String(s.seeds), trainingOf(s.pruner), ...shown.map((m) => cell(s, m))].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n`;
 }
 
 /**
  * The summary as the report's sweep rows (means; the interactive chart and the table): x = measured sparsity,
- * y = test accuracy. The unpruned fine-tune (dense-finetuned) is every pruner's point at sparsity 0.
+ * y = test accuracy. The unpruned fine-tune (dense-finetuned) is every fine-tuned pruner's point at sparsity 0,
+ * the dense baseline every scratch method's.
  */
 export function sweepRows(summary: readonly SummaryRow[]): SweepRow[] {
-  const control = summary.find((s) => s.pruner === 'dense-finetuned');
-  const pruned = summary.filter((s) => s.pruner !== 'dense' && s.pruner !== 'dense-finetuned');
-  const pruners = [...new Set(pruned.map((s) => s.pruner))];
-  const series = pruners.flatMap((pruner) => [...(control ? [{ ...control, pruner }] : []), ...pruned.filter((s) => s.pruner === pruner)]);
-  return series.map((s): SweepRow => ({
+  return withControls(summary).map((s): SweepRow => ({
     pruner: s.pruner,
     sparsity: s.mean.sparsity ?? s.targetSparsity,
     accuracy: s.mean.testAccuracy ?? Number.NaN,
@@ -192,14 +217,12 @@ export function readResultsCsv(file: string): TradeoffResult[] {
 
 /**
  * The trade-off figures of per-seed results: test accuracy against sparsity and against compression ratio (log
- * scale), balanced accuracy against sparsity; each pruner's mean over seeds with ± std, dense-finetuned (the
- * unpruned control) as every pruner's point at sparsity 0, the dense baseline as a reference line with its spread.
+ * scale), balanced accuracy against sparsity; each pruner's mean over seeds with ± std, its control as its point
+ * at sparsity 0 (dense-finetuned for fine-tunes, the baseline for scratch methods; named with how each was trained
+ * when scratch methods are present), the dense baseline as a reference line with its spread.
  */
 export function tradeoffFigures(results: readonly TradeoffResult[]): Array<{ file: string; title: string; spec: FigureSpec }> {
-  const control = results.filter((r) => r.pruner === 'dense-finetuned');
-  const pruned = results.filter((r) => r.pruner !== 'dense' && r.pruner !== 'dense-finetuned');
-  const pruners = [...new Set(pruned.map((r) => r.pruner))];
-  const rows = pruners.flatMap((pruner) => [...control.map((r) => ({ ...r, pruner })), ...pruned.filter((r) => r.pruner === pruner)]);
+  const rows = withControls(results);
   const dense = results.filter((r) => r.pruner === 'dense');
   const seeds = new Set(results.map((r) => r.seed)).size;
   const over = `${seeds} seed${seeds === 1 ? '' : 's'}`;
@@ -219,6 +242,21 @@ export async function writeTradeoffFigures(dir: string, results: readonly Tradeo
   return files;
 }
 
+/**
+ * For a table missing some of its grid's units (a sweep still running, a partial merge): which rows lack which
+ * seeds, as one line to print above the table; null when every unit is there.
+ */
+export function partialNote(grid: SweepGrid, results: readonly UnitResult[]): string | null {
+  const done = new Set(results.map((r) => r.unit));
+  const units = enumerateUnits(grid);
+  const missing = units.filter((u) => !done.has(u.id));
+  if (!missing.length) return null;
+  const rows = new Map<string, number[]>();
+  for (const u of missing) rows.set(`${u.pruner} ${u.sparsity}`, [...(rows.get(`${u.pruner} ${u.sparsity}`) ?? []), u.seed]);
+  const listed = [...rows].map(([row, seeds]) => `${row} (seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')})`);
+  return `Partial: ${units.length - missing.length} of ${units.length} units finished; missing ${listed.join(', ')}.`;
+}
+
 export const SWEEP_OUTPUTS = ['sweep.csv', 'sweep-summary.csv', 'sweep.md', 'sweep.json', ...['tradeoff', 'tradeoff-compression', 'tradeoff-balanced'].flatMap((f) => [`${f}.svg`, `${f}.png`]), 'report.html'] as const;
 
 /** Writes every table, the figures and the report into `out`; returns the summary. */
@@ -227,7 +265,8 @@ export async function writeSweepOutputs(out: string, grid: SweepGrid, results: r
   const title = `Pruning sweep: ${grid.pruners.join(', ')} over ${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`;
   writeFileAtomic(join(out, 'sweep.csv'), resultsCsv(grid, results));
   writeFileAtomic(join(out, 'sweep-summary.csv'), summaryCsv(summary));
-  writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${summaryMarkdown(summary)}`);
+  const partial = partialNote(grid, results);
+  writeFileAtomic(join(out, 'sweep.md'), `# ${title}\n\n${partial ? `${partial}\n\n` : ''}${summaryMarkdown(summary)}`);
   writeFileAtomic(join(out, 'sweep.json'), `${JSON.stringify({ grid, summary, units: sortResults(grid, results) }, null, 2)}\n`);
   const figures: ReportFigure[] = [];
   for (const f of tradeoffFigures(results)) figures.push({ section: 'sweep', title: f.title, svg: (await writeFigure(join(out, f.file), f.spec)).svg });
@@ -240,7 +279,9 @@ export async function writeSweepOutputs(out: string, grid: SweepGrid, results: r
     sweep: sweepRows(summary),
     figures,
     notes: [
+      ...(partial ? [partial] : []),
       'x = sparsity measured from the masks (mean over seeds); y = final test accuracy (mean, band and bars ± 1 sample std over seeds). Structured rows prune that fraction of conv filters and of linear neurons.',
+      `One-shot + fine-tune rows prune the dense baseline once and fine-tune it ${grid.finetuneEpochs} epochs; from-scratch rows train a SparseNet from its initialisation for the baseline's ${grid.epochs} epochs.`,
       'compression_ratio = params / nonzero params; theoretical_speedup = dense FLOPs / effective FLOPs (ShrinkBench).',
       'Per-seed values: sweep.csv; mean and standard deviation: sweep-summary.csv and sweep.md.',
     ],
