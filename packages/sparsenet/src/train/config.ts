@@ -10,7 +10,7 @@ import type { ArchitectureSpec } from '../run-metadata.js';
 import { ARCHITECTURES, fullSpec } from '../zoo/index.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
-export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured';
+export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | 'snip' | 'grasp' | 'synflow';
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
@@ -35,6 +35,8 @@ export interface TrainConfig {
   pruneEnd: number;
   /** Iterative: epochs between rounds. Gradual: optimizer steps between pruning events. */
   pruneEvery: number;
+  /** snip, grasp: the training batches their scores are computed on. */
+  scoreBatches: number;
   /** Lottery-ticket rewinding after the last pruning event: 'none', 'init', or an epoch number. */
   rewind: string;
   epochs: number;
@@ -76,7 +78,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'no masks (lenet), or masked layers that pruners act on (sparsenet), on any --arch' },
   { key: 'arch', type: 'string', choices: ARCHITECTURES, help: 'the architecture, from the model zoo' },
   { key: 'archOptions', type: 'string', help: 'the architecture\'s options as JSON over its defaults, e.g. \'{"widths":[16,32,64],"blocks":[2,2,2]}\'' },
-  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured'], help: 'how to prune (sparsenet only)' },
+  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', 'snip', 'grasp', 'synflow'], help: 'how to prune (sparsenet only); snip, grasp and synflow score the model, usually at init (--prune-start 0)' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
@@ -85,6 +87,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'pruneStart', type: 'number', help: 'epoch at which pruning starts (one-shot prunes here)' },
   { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
   { key: 'pruneEvery', type: 'number', help: 'iterative: epochs between rounds; gradual: optimizer steps between events' },
+  { key: 'scoreBatches', type: 'number', help: 'snip, grasp: training batches (of --batch-size) the scores are computed on' },
   { key: 'rewind', type: 'string', help: "lottery ticket: after the last pruning, reset survivors to 'init' or to epoch N's weights ('none' = off)" },
   { key: 'epochs', type: 'number', help: 'training epochs' },
   { key: 'batchSize', type: 'number', help: 'images per training step' },
@@ -120,6 +123,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruneStart: 10,
   pruneEnd: 15,
   pruneEvery: 1,
+  scoreBatches: 1,
   rewind: 'none',
   epochs: 30,
   batchSize: 64,
@@ -209,6 +213,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   positiveInt('pruneEvery');
   positiveInt('pruneStart', 0);
   positiveInt('pruneEnd', 0);
+  positiveInt('scoreBatches');
   if (!Number.isInteger(c.seed) || c.seed < 0) fail(`--seed must be a non-negative integer, got ${c.seed}`);
   if (c.limit !== null) positiveInt('limit', 10);
   positiveInt('imageSize', MIN_INPUT_SIZE);
