@@ -28,7 +28,7 @@ const f32 = (name: string) => {
   if (!fixture[name]) throw new Error(`fixture has no tensor '${name}'`);
   return fixture[name].data as Float32Array;
 };
-const batches = [1, 2].map((i) => ({ x: f32(`input.${i}`), y: fixture[`labels.${i}`].data as Int32Array, shape: fixture[`input.${i}`].shape }));
+const batches = [1, 2].map((i) => ({ x: f32(`input.${i}`), y: fixture[`labels.${i}`].data as Int32Array, shape: fixture[`input.${i}`].shape as [number, number, number, number] }));
 const expected = (method: string) => PRUNABLE.map((layer) => f32(`${method}.${layer}`));
 
 /** The fixture's net, its initial state loaded, masked (all ones), with its layer graph and layers. */
