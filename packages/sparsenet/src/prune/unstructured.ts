@@ -1,5 +1,6 @@
 /**
- * Unstructured pruning: magnitude and random, per layer or global.
+ * Unstructured pruning: magnitude and random, per layer or global; scorePrune ranks by any per-weight score the
+ * same way (the pruners at initialisation, sparse-training/).
  *
  * Target semantics (both pruners): `fraction` is the target sparsity s of the scope. After pruning exactly
  * round(s * total) mask entries of the scope are 0, where total counts every weight of the scope's layers
@@ -87,19 +88,19 @@ export function randomPrune(layers: readonly PrunableLayer[], options: RandomOpt
   });
 }
 
-export const SCOPE = { name: 'scope', help: "'layer': the sparsity of each layer; 'global': of all layers together", default: 'layer', choices: ['layer', 'global'] } as const;
+export const SCOPE_OPTION = { name: 'scope', help: "'layer': the sparsity of each layer; 'global': of all layers together", default: 'layer', choices: ['layer', 'global'] } as const;
 
 export const magnitudePruner: Pruner = {
   name: 'magnitude',
   help: 'the smallest |w| go (PyTorch l1_unstructured, global_unstructured)',
-  options: [SCOPE],
+  options: [SCOPE_OPTION],
   computeMasks: (layers, { sparsity, options }) => magnitudePrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global' }),
 };
 
 export const randomPruner: Pruner = {
   name: 'random',
   help: 'uniformly random alive weights go (PyTorch random_unstructured), seeded per pruning event',
-  options: [SCOPE],
+  options: [SCOPE_OPTION],
   computeMasks: (layers, { sparsity, seed, options }) => randomPrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global', seed }),
 };
 

@@ -17,7 +17,7 @@
 import type { nn } from '@sparsenet/tensor';
 import type { Pruner, ScoreContext } from '../prune/registry.js';
 import { applyMask, type PrunableLayer } from '../prune/types.js';
-import { SCOPE, scorePrune } from '../prune/unstructured.js';
+import { SCOPE_OPTION, scorePrune } from '../prune/unstructured.js';
 import { checkBatches, checkSparsity, crossEntropyBackward, effectiveWeights, givenScores, positiveOption, weightGradients, withScoringModel, writeWeights } from './scoring.js';
 
 /** The finite difference's step: |eps g| relative to |w|. */
@@ -52,7 +52,7 @@ function norm(arrays: readonly Float32Array[]): number {
 export const graspPruner: Pruner = {
   name: 'grasp',
   help: 'GraSP (Wang et al. 2020): the largest -w * Hg go (Hg by finite differences of the gradient), on --score-batches training batches',
-  options: [{ ...SCOPE, default: 'global' }, { name: 'temperature', help: "the loss's logits divided by T (the GraSP code's 200)", default: '200' }],
+  options: [{ ...SCOPE_OPTION, default: 'global' }, { name: 'temperature', help: "the loss's logits divided by T (the GraSP code's 200)", default: '200' }],
   score: async (layers, { model, batches, sparsity, options }) => {
     checkSparsity('grasp', sparsity);
     const scores = await graspScores(model, layers, batches, positiveOption('grasp', 'temperature', options.temperature));

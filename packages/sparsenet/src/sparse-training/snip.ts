@@ -9,7 +9,7 @@
 import type { nn } from '@sparsenet/tensor';
 import type { Pruner, ScoreContext } from '../prune/registry.js';
 import type { PrunableLayer } from '../prune/types.js';
-import { SCOPE, scorePrune } from '../prune/unstructured.js';
+import { SCOPE_OPTION, scorePrune } from '../prune/unstructured.js';
 import { checkBatches, checkSparsity, crossEntropyBackward, effectiveWeights, givenScores, weightGradients, withScoringModel } from './scoring.js';
 
 /** |g * w| per weight of each layer, g summed over `batches`. */
@@ -24,7 +24,7 @@ export async function snipScores(model: nn.Module, layers: readonly PrunableLaye
 export const snipPruner: Pruner = {
   name: 'snip',
   help: 'SNIP (Lee et al. 2019): the lowest connection sensitivities |dL/dw * w| on --score-batches training batches go',
-  options: [{ ...SCOPE, default: 'global' }],
+  options: [{ ...SCOPE_OPTION, default: 'global' }],
   score: (layers, { model, batches, sparsity }) => {
     checkSparsity('snip', sparsity);
     return snipScores(model, layers, batches);

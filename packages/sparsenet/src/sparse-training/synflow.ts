@@ -13,7 +13,7 @@
 import { tensor, type nn } from '@sparsenet/tensor';
 import type { Pruner } from '../prune/registry.js';
 import { withMasks, type PrunableLayer } from '../prune/types.js';
-import { SCOPE, scorePrune } from '../prune/unstructured.js';
+import { SCOPE_OPTION, scorePrune } from '../prune/unstructured.js';
 import { checkSparsity, effectiveWeights, givenScores, layerModules, positiveOption, weightGradients, withScoringModel } from './scoring.js';
 
 export interface SynflowOptions {
@@ -87,7 +87,7 @@ async function synflowRound(model: nn.Module, layers: readonly PrunableLayer[], 
 export const synflowPruner: Pruner = {
   name: 'synflow',
   help: 'SynFlow (Tanaka et al. 2020): data-free, the lowest |dR/dw * w| go over --rounds rounds of exponentially rising sparsity',
-  options: [{ ...SCOPE, default: 'global' }, { name: 'rounds', help: 'pruning rounds, sparsity 1 - (1 - s)^(k/n) after round k', default: '100' }],
+  options: [{ ...SCOPE_OPTION, default: 'global' }, { name: 'rounds', help: 'pruning rounds, sparsity 1 - (1 - s)^(k/n) after round k', default: '100' }],
   score: (layers, { model, graph, sparsity, options }) =>
     synflowSurvival(model, layers, graph.inputShape, { sparsity, rounds: positiveOption('synflow', 'rounds', options.rounds, true), scope: options.scope as 'layer' | 'global' }),
   computeMasks: (layers, context) => {
