@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nn, runtime, safetensors } from '@sparsenet/tensor';
+import { memory, nn, runtime, safetensors } from '@sparsenet/tensor';
 import {
   buildModel, computeMasks, computeScores, DEFAULT_TRAIN_CONFIG, graspScores, maskLayers, parseTrainArgs, prunableLayers, randomPrune, readCheckpoint, snipScores,
   synflowScores, synflowSparsities, traceLayerGraph, train, withMasks, type LayerMasks, type PrunableLayer, type TrainConfig,
@@ -49,8 +49,11 @@ describe('pruning at initialisation', () => {
     const { model, graph, layers } = await smallNet();
     model.train();
     const before = await model.stateDict();
+    const live = memory().liveBuffers;
     expectClose(flat(await snipScores(model, layers, batches)), flat(expected('snip')), 'SNIP |g * w|');
     expectClose(flat(await synflowScores(model, layers, graph.inputShape)), flat(expected('synflow')), 'SynFlow |dR/dw * w| (one round)');
+    // Nothing left on the device: activations, gradients and seeds are freed.
+    expect(memory().liveBuffers).toBe(live);
     // BatchNorm's running statistics (a training forward moves them), weights and masks restored; modes and gradients too.
     const after = await model.stateDict();
     for (const [name, entry] of Object.entries(before)) expect(Array.from(after[name].data), name).toEqual(Array.from(entry.data));
