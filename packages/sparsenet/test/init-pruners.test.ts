@@ -3,7 +3,7 @@
  * two linears) equal PyTorch's on the same weights and batches (fixtures/init_scores.safetensors, written by
  * pytorch/fixtures/make_init_scores.py, so this runs without PyTorch); SynFlow's rounds end exactly at the target;
  * the masks never revive a weight; the model is left as found; bad input is refused naming the flag; and
- * `--prune-start 0` prunes the untrained model in a training run (random-at-init and SNIP).
+ * `--prune-start 0` prunes the untrained model in a training run (random-at-init, SNIP, GraSP, SynFlow).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,7 @@ describe('pruning at initialisation', () => {
     model.dispose();
   });
 
-  it('--prune-start 0 prunes the untrained model: random-at-init gets random\'s masks, SNIP its global target', async () => {
+  it('--prune-start 0 prunes the untrained model: random-at-init gets random\'s masks, snip, grasp and synflow their global target', async () => {
     // A one-stage VGG (conv 3x3, BatchNorm, ReLU, max-pool, linear) at 16x16: the kernels of the small net above.
     const arch = { name: 'vgg', options: { stages: [[5]] } };
     const base: TrainConfig = {
@@ -142,10 +142,12 @@ describe('pruning at initialisation', () => {
     const { state } = readCheckpoint(join(random.outDir, 'final.safetensors'));
     for (const m of randomPrune(initLayers, { fraction: 0.9, scope: 'global', seed: 0 })) expect(Array.from(state[`${m.name}.weight_mask`].data), m.name).toEqual(Array.from(m.mask));
     const total = initLayers.reduce((n, l) => n + l.weight.length, 0);
-    const snip = await train({ ...base, pruner: 'snip', out: out('snip') }, { log: () => {} });
-    const masks = readCheckpoint(join(snip.outDir, 'final.safetensors')).state;
-    expect(initLayers.reduce((n, l) => n + Array.from(masks[`${l.name}.weight_mask`].data).filter((v) => v === 0).length, 0)).toBe(Math.round(0.9 * total));
-    // Global: SNIP spreads the 90% unevenly over the layers.
-    expect(new Set(Object.values(snip.final.layerSparsity).map((s) => s.toFixed(2))).size).toBeGreaterThan(1);
+    for (const pruner of ['snip', 'grasp', 'synflow'] as const) {
+      const run = await train({ ...base, pruner, out: out(pruner) }, { log: () => {} });
+      const masks = readCheckpoint(join(run.outDir, 'final.safetensors')).state;
+      expect(initLayers.reduce((n, l) => n + Array.from(masks[`${l.name}.weight_mask`].data).filter((v) => v === 0).length, 0), pruner).toBe(Math.round(0.9 * total));
+      // Global: the 90% spread unevenly over the layers.
+      expect(new Set(Object.values(run.final.layerSparsity).map((s) => s.toFixed(2))).size, pruner).toBeGreaterThan(1);
+    }
   });
 });
