@@ -1,5 +1,6 @@
 /**
- * Unstructured pruning: magnitude and random, per layer or global.
+ * Unstructured pruning: magnitude and random, per layer or global; scorePrune ranks by any per-weight score the
+ * same way (the pruners at initialisation, sparse-training/).
  *
  * Target semantics (both pruners): `fraction` is the target sparsity s of the scope. After pruning exactly
  * round(s * total) mask entries of the scope are 0, where total counts every weight of the scope's layers
@@ -47,14 +48,24 @@ export function magnitudePrune(layers: readonly PrunableLayer[], options: Magnit
     }
     return masks;
   }
-  return pruneToTarget(op, layers, options, (pool) => {
-    const magnitude = new Float32Array(pool.alive.length);
-    pool.alive.forEach((g, k) => (magnitude[k] = Math.abs(pool.weightAt(g))));
-    const order = Uint32Array.from(magnitude.keys());
-    // alive is ascending, so breaking ties by position breaks them by index.
-    order.sort((a, b) => magnitude[a] - magnitude[b] || a - b);
-    return (k) => pool.alive[order[k]];
+  return pruneToTarget(op, layers, options, lowestFirst(Math.abs));
+}
+
+/**
+ * The lowest `scores` among alive weights go (one score per weight of each layer, in order), with the scope and
+ * target semantics above; ties go lowest index first. The ranking of score-based pruners (SNIP, GraSP, SynFlow).
+ */
+export function scorePrune(layers: readonly PrunableLayer[], scores: readonly Float32Array[], options: UnstructuredScope & { fraction: number }): LayerMasks[] {
+  const op = 'scorePrune';
+  if (scores.length !== layers.length) throw new Error(`${op}: ${scores.length} score arrays for ${layers.length} layers`);
+  layers.forEach((layer, i) => {
+    if (scores[i].length !== layer.weight.length) throw new Error(`${op}: layer '${layer.name}' [${layer.shape}] has ${layer.weight.length} weights but ${scores[i].length} scores`);
+    const bad = scores[i].findIndex((v) => Number.isNaN(v));
+    if (bad >= 0) throw new Error(`${op}: layer '${layer.name}' has a NaN score at ${bad}`);
   });
+  // The pool ranks what it reads as weights: here the scores, taken as they are.
+  const scored = layers.map((layer, i) => ({ ...layer, weight: scores[i] }));
+  return pruneToTarget(op, scored, options, lowestFirst((v) => v));
 }
 
 /** Uniformly random among alive weights, reproducible by `seed` (one generator, layers drawn in order). */
@@ -77,19 +88,19 @@ export function randomPrune(layers: readonly PrunableLayer[], options: RandomOpt
   });
 }
 
-const SCOPE = { name: 'scope', help: "'layer': the sparsity of each layer; 'global': of all layers together", default: 'layer', choices: ['layer', 'global'] } as const;
+export const SCOPE_OPTION = { name: 'scope', help: "'layer': the sparsity of each layer; 'global': of all layers together", default: 'layer', choices: ['layer', 'global'] } as const;
 
 export const magnitudePruner: Pruner = {
   name: 'magnitude',
   help: 'the smallest |w| go (PyTorch l1_unstructured, global_unstructured)',
-  options: [SCOPE],
+  options: [SCOPE_OPTION],
   computeMasks: (layers, { sparsity, options }) => magnitudePrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global' }),
 };
 
 export const randomPruner: Pruner = {
   name: 'random',
   help: 'uniformly random alive weights go (PyTorch random_unstructured), seeded per pruning event',
-  options: [SCOPE],
+  options: [SCOPE_OPTION],
   computeMasks: (layers, { sparsity, seed, options }) => randomPrune(layers, { fraction: sparsity, scope: options.scope as 'layer' | 'global', seed }),
 };
 
@@ -98,6 +109,18 @@ interface Pool {
   /** Concatenated indices of the alive weights, ascending. */
   alive: Uint32Array;
   weightAt(g: number): number;
+}
+
+/** A ranking of the pool's alive weights by value(weight) ascending, ties by index. */
+function lowestFirst(value: (weight: number) => number): (pool: Pool) => (k: number) => number {
+  return (pool) => {
+    const values = new Float64Array(pool.alive.length);
+    pool.alive.forEach((g, k) => (values[k] = value(pool.weightAt(g))));
+    const order = Uint32Array.from(values.keys());
+    // alive is ascending, so breaking ties by position breaks them by index.
+    order.sort((a, b) => values[a] - values[b] || a - b);
+    return (k) => pool.alive[order[k]];
+  };
 }
 
 /**

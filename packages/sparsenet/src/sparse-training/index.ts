@@ -3,3 +3,7 @@ export * from './densities.js';
 export * from './drop-grow.js';
 export * from './dynamic-config.js';
 export * from './dynamic.js';
+export * from './scoring.js';
+export * from './snip.js';
+export * from './grasp.js';
+export * from './synflow.js';

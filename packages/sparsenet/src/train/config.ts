@@ -12,7 +12,7 @@ import type { ArchitectureSpec } from '../run-metadata.js';
 import { ARCHITECTURES, fullSpec } from '../zoo/index.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
-export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | DynamicMethod;
+export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | 'snip' | 'grasp' | 'synflow' | DynamicMethod;
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
@@ -37,6 +37,8 @@ export interface TrainConfig {
   pruneEnd: number;
   /** Iterative: epochs between rounds. Gradual: optimizer steps between pruning events. */
   pruneEvery: number;
+  /** snip, grasp: the training batches their scores are computed on. */
+  scoreBatches: number;
   /** Lottery-ticket rewinding after the last pruning event: 'none', 'init', or an epoch number. */
   rewind: string;
   /** Dynamic sparse training (set, rigl): per-layer budgets of --sparsity. */
@@ -88,7 +90,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'no masks (lenet), or masked layers that pruners act on (sparsenet), on any --arch' },
   { key: 'arch', type: 'string', choices: ARCHITECTURES, help: 'the architecture, from the model zoo' },
   { key: 'archOptions', type: 'string', help: 'the architecture\'s options as JSON over its defaults, e.g. \'{"widths":[16,32,64],"blocks":[2,2,2]}\'' },
-  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); set and rigl train sparse from the first step, dropping and regrowing weights' },
+  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', 'snip', 'grasp', 'synflow', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); snip, grasp and synflow score the model, usually at init (--prune-start 0); set and rigl train sparse from the first step, dropping and regrowing weights' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
@@ -97,6 +99,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'pruneStart', type: 'number', help: 'epoch at which pruning starts (one-shot prunes here)' },
   { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
   { key: 'pruneEvery', type: 'number', help: 'iterative: epochs between rounds; gradual: optimizer steps between events' },
+  { key: 'scoreBatches', type: 'number', help: 'snip, grasp: training batches (of --batch-size) the scores are computed on' },
   { key: 'rewind', type: 'string', help: "lottery ticket: after the last pruning, reset survivors to 'init' or to epoch N's weights ('none' = off)" },
   { key: 'densityDistribution', type: 'string', choices: ['uniform', 'erk'], help: "set/rigl: per-layer density, the same in every layer or Erdős–Rényi-Kernel (RigL's ERK)" },
   { key: 'denseFirst', type: 'boolean', help: 'set/rigl: keep the first layer dense (its weights count towards --sparsity)' },
@@ -137,6 +140,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruneStart: 10,
   pruneEnd: 15,
   pruneEvery: 1,
+  scoreBatches: 1,
   rewind: 'none',
   densityDistribution: 'erk',
   denseFirst: false,
@@ -231,6 +235,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   positiveInt('pruneEvery');
   positiveInt('pruneStart', 0);
   positiveInt('pruneEnd', 0);
+  positiveInt('scoreBatches');
   if (!Number.isInteger(c.seed) || c.seed < 0) fail(`--seed must be a non-negative integer, got ${c.seed}`);
   if (c.limit !== null) positiveInt('limit', 10);
   positiveInt('imageSize', MIN_INPUT_SIZE);

@@ -4,7 +4,8 @@
  * pruner, masked weights and masks uploaded).
  */
 import type { nn } from '@sparsenet/tensor';
-import { computeMasks, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { BatchLoader, type Batch, type ImageDataset, type Normalization } from '../data/index.js';
+import { computeMasks, computeScores, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
 import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import type { TrainConfig } from './config.js';
 
@@ -25,14 +26,32 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
 /**
  * Prunes `model` (its layer graph: `graph`) to `sparsity` with the configured pruner, found by name in the
  * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
+ * A scoring pruner (snip, grasp, synflow) first scores the model, on `scoreBatches()` when it needs data.
  */
-export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
+export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number, scoreBatches: () => readonly Batch[] = () => []): Promise<void> {
   if (config.pruner === 'none') throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
   // The configuration's flags of the pruner's option names (--scope, --structure, --norm) are its options.
   const flags = config as unknown as Record<string, unknown>;
-  const options = Object.fromEntries(getPruner(config.pruner).options.flatMap((o) => (flags[o.name] === undefined ? [] : [[o.name, String(flags[o.name])]])));
+  const pruner = getPruner(config.pruner);
+  const options = Object.fromEntries(pruner.options.flatMap((o) => (flags[o.name] === undefined ? [] : [[o.name, String(flags[o.name])]])));
   const layers = await prunableLayers(model, graph);
-  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options })));
+  const batches = pruner.score ? scoreBatches() : [];
+  const scores = await computeScores(config.pruner, layers, { model, graph, batches, sparsity, seed, options });
+  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options, scores })));
+}
+
+/**
+ * The batches scoring pruners score on: the first --score-batches batches of a seeded (--seed), unflipped draw
+ * of the training part, the same at every event and on resume, the training loader's order untouched.
+ */
+export function scoringBatches(train: ImageDataset, config: TrainConfig, normalization: Normalization): Batch[] {
+  const loader = new BatchLoader(train, { batchSize: config.batchSize, seed: config.seed, balanced: config.balanced, normalization });
+  const batches: Batch[] = [];
+  for (const batch of loader.epoch()) {
+    if (batches.length === config.scoreBatches) break;
+    batches.push(batch);
+  }
+  return batches;
 }
 
 /** Weights and biases as saved for lottery-ticket rewinding. */

@@ -17,7 +17,7 @@ import { loadTrainingState, saveModel, saveTrainingState } from './checkpoint.js
 import { evaluate } from './evaluate.js';
 import { KernelStartup, runShapesOf } from './kernel-startup.js';
 import { formatClassMetrics } from './metrics.js';
-import { pruneModel, pruningSchedule, rewind, saveWeights } from './pruning.js';
+import { pruneModel, pruningSchedule, rewind, saveWeights, scoringBatches } from './pruning.js';
 import { DynamicTraining, type DynamicState } from './dynamic-training.js';
 import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import { evaluateEpoch, finalRecord } from './records.js';
@@ -113,7 +113,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   /** A pruning event before step `step`, and lottery-ticket rewinding after the last one. */
   const pruneBefore = async (step: number) => {
     if (!schedule?.isPruningStep(step)) return;
-    await pruneModel(model, graph, config, schedule.sparsityAt(step), config.seed * 1000 + loop.pruneEvents++);
+    await pruneModel(model, graph, config, schedule.sparsityAt(step), config.seed * 1000 + loop.pruneEvents++, () => scoringBatches(data.train, config, normalization));
     if (step === lastEventStep && rewindWeights) {
       await rewind(model, graph, rewindWeights);
       optimizer.dispose();
