@@ -45,7 +45,12 @@ export class SparseModel {
 
   /** Reads the weights and masks of the graph's layers back once and packs them. */
   static async pack(model: nn.Module, graph: LayerGraph): Promise<SparseModel> {
-    return new SparseModel(model, new Map((await prunableLayers(model, graph)).map((layer) => [layer.name, packLayer(layer)])));
+    return SparseModel.fromLayers(model, await prunableLayers(model, graph));
+  }
+
+  /** Packs `layers`, the model's prunable layers already read back. */
+  static fromLayers(model: nn.Module, layers: readonly PrunableLayer[]): SparseModel {
+    return new SparseModel(model, new Map(layers.map((layer) => [layer.name, packLayer(layer)])));
   }
 
   /** Per layer: the nonzero weights kept (weight * mask) and their fraction of the layer's weights. */
