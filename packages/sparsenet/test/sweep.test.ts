@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy, getDevice, labels, noGrad, runtime, scoped, tensor } from '@sparsenet/tensor';
 import {
   DEFAULT_SWEEP_CONFIG, LeNet, assignShards, buildModel, enumerateUnits, flops, loadCheckpointModel, mergeParts, mergeSweep, parseSweepArgs, randomImages,
-  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, traceLayerGraph, writeFinishedTables, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
+  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, traceLayerGraph, writeFinishedTables, writeRunReport, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
 const FULL_GRID: SweepGrid = DEFAULT_SWEEP_CONFIG;
@@ -385,6 +385,16 @@ describe('sweep runs', () => {
     expect(JSON.parse(init.metadata['sparsenet.run']).architecture).toMatchObject({ name: 'resnet', masked: true });
     expect(init.state['layer2.0.downsample.0.weight_mask']).toBeDefined();
     expect(JSON.parse(readFileSync(join(out, 'seed0/dense/config.json'), 'utf8'))).toMatchObject({ arch: 'resnet', model: 'lenet' });
+  });
+
+  it('the report of a ResNet unit draws every figure as for LeNet: a mask heatmap per layer, sparsity per layer, the stem\'s filters as RGB', async () => {
+    const unit = join(root, 'resnet', 'seed0/structured-0.5');
+    const files = (await writeRunReport(unit)).figures.map((f) => f.split('/').at(-1));
+    const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer2.0.conv1', 'layer2.0.conv2', 'layer2.0.downsample.0', 'layer3.0.conv1', 'layer3.0.conv2', 'layer3.0.downsample.0', 'fc'];
+    for (const file of [...layers.map((name) => `mask-${name}.png`), 'sparsity-layers.png', 'filters-conv1.png', 'filters-layer1.0.conv1.png', 'confusion.png']) expect(files, file).toContain(file);
+    expect(files.filter((f) => f?.startsWith('mask-') && f.endsWith('.png'))).toHaveLength(layers.length);
+    const html = readFileSync(join(unit, 'report.html'), 'utf8');
+    expect(html).toContain('conv1 filters as RGB patches');
   });
 
   it('a result from before the layer graph (a ResNet\'s FLOPs, sparse and compact columns null) is measured again, not retrained', async () => {

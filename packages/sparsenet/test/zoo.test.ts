@@ -24,7 +24,15 @@ describe('the model zoo', () => {
     expect(() => resolveOptions('resnet', { depth: 20 })).toThrow("zoo: resnet has no option 'depth' (options: widths, blocks, stemStride)");
     expect(() => resolveOptions('resnet', { stemStride: '2' })).toThrow("zoo: resnet option 'stemStride' must be a number, got \"2\"");
     expect(() => buildModel({ name: 'resnet', options: { widths: [16, 32], blocks: [1, 1, 1] }, masked: false }, context))
-      .toThrow('zoo: resnet needs as many positive widths as block counts, got widths [16,32] and blocks [1,1,1]');
+      .toThrow('zoo: resnet needs as many positive widths as block counts (or lists of inner widths), got widths [16,32] and blocks [1,1,1]');
+    expect(() => buildModel({ name: 'resnet', options: { blocks: [1, [8, 0], 1] }, masked: false }, context))
+      .toThrow('zoo: resnet needs as many positive widths as block counts (or lists of inner widths), got widths [16,32,64] and blocks [1,[8,0],1]');
+    // A stage given as its blocks' inner widths (a compacted ResNet): conv1 of each block that wide.
+    const inner = buildModel({ name: 'resnet', options: { blocks: [1, [8, 12], 1] }, masked: false }, context);
+    expect(weightedLayers(inner).filter(([name]) => name.startsWith('layer2')).map(([name, layer]) => `${name} [${layer.weight.shape}]`)).toEqual([
+      'layer2.0.conv1 [8,16,3,3]', 'layer2.0.conv2 [32,8,3,3]', 'layer2.0.downsample.0 [32,16,1,1]', 'layer2.1.conv1 [12,32,3,3]', 'layer2.1.conv2 [32,12,3,3]',
+    ]);
+    inner.dispose();
     expect(() => buildModel({ name: 'vgg', options: { stages: [[8], [8], [8]] }, masked: false }, { ...context, imageSize: 4 }))
       .toThrow('zoo: vgg with 3 stages halves a 4x4 image below 1 pixel');
     // LeNet follows the class count and image size too (its flatten size from the input side).

@@ -8,13 +8,13 @@
  */
 import { beginScope, nn, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { traceLayerGraph } from '../graph/trace.js';
-import { INPUT_SIZE, LeNet } from '../model.js';
+import { INPUT_SIZE } from '../model.js';
 import { rebuildModel } from '../model-state.js';
 import { outputLayers, prunableLayers, sparsityReport, flops, type LayerGraph, type ParamCount, type PrunableLayer } from '../prune/index.js';
 import { loadCheckpointModel } from '../report/checkpoint-model.js';
 import { compactCheckpoint } from '../report/compact-checkpoint.js';
 import type { ArchitectureSpec } from '../run-metadata.js';
-import { SparseLeNet, SparseModel } from '../sparse-model.js';
+import { packSparse } from '../sparse-model.js';
 import type { InferenceModel } from '../train/evaluate.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 
@@ -161,8 +161,7 @@ export async function measureCheckpoint(path: string, options: { sparse: boolean
     const msPerImage = await timeInference(model, timing, run.imageSize);
     let sparseMsPerImage: number | null = null;
     if (options.sparse) {
-      // LeNet calls its ops, not its layer modules, in its forward: SparseLeNet re-codes it on the sparse ops.
-      const packed = model instanceof LeNet ? SparseLeNet.fromLayers(layers, run.imageSize) : SparseModel.fromLayers(model, layers);
+      const packed = packSparse(model, layers, run.imageSize);
       try {
         sparseMsPerImage = await timeInference(packed, timing, run.imageSize);
       } finally {
