@@ -9,14 +9,12 @@
 import { beginScope, nn, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { traceLayerGraph } from '../graph/trace.js';
 import { INPUT_SIZE } from '../model.js';
-import { rebuildModel } from '../model-state.js';
 import { outputLayers, prunableLayers, sparsityReport, flops, type LayerGraph, type ParamCount, type PrunableLayer } from '../prune/index.js';
 import { loadCheckpointModel } from '../report/checkpoint-model.js';
 import { compactCheckpoint } from '../report/compact-checkpoint.js';
 import type { ArchitectureSpec } from '../run-metadata.js';
 import { packSparse } from '../sparse-model.js';
 import type { InferenceModel } from '../train/evaluate.js';
-import { readCheckpoint } from '../train/checkpoint.js';
 
 export interface TimingOptions {
   /** Images per forward. */
@@ -152,8 +150,7 @@ export async function timeInference(model: InferenceModel, options: TimingOption
  */
 export async function measureCheckpoint(path: string, options: { sparse: boolean; compact: string | null; timing?: TimingOptions }): Promise<Measurement> {
   const timing = options.timing ?? DEFAULT_TIMING;
-  const { state, metadata } = readCheckpoint(path);
-  const { model, run } = rebuildModel(state, metadata, path);
+  const { model, run, state } = await loadCheckpointModel(path);
   try {
     const graph = traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]);
     const layers = await prunableLayers(model, graph);

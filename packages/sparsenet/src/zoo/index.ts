@@ -26,7 +26,7 @@ export interface ZooEntry<Options extends object = Record<string, unknown>> {
   build(options: Options, context: BuildContext): nn.Module;
   /**
    * The options of the narrower model of this architecture whose conv and linear layers (by dotted name) have
-   * `outputs(layer)` output units: what a structured-pruned model compacts into (prune/compact-model.ts).
+   * `outputs(layer)` output units: what a structured-pruned model compacts into (compact-model.ts).
    */
   compacted(options: Options, outputs: (layer: string) => number): Options;
 }
