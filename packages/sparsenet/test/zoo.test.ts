@@ -95,7 +95,11 @@ describe('the model zoo', () => {
     for (const name of ['vgg', 'resnet', 'resnet20']) {
       const model = buildModel({ name, options: {}, masked: false }, context);
       const graph = traceLayerGraph(model, [3, 64, 64]);
-      ratios[name] = flops(graph.layers, graph).training / lenetTraining;
+      const count = flops(graph.layers, graph);
+      ratios[name] = count.training / lenetTraining;
+      // Only the stem reads the image: it alone has no input gradient.
+      expect(count.training, name).toBe(3 * count.dense - count.layers.find((l) => l.name === graph.layers[0].name)!.dense);
+      if (name === 'resnet') expect([count.dense / 1e6, count.training / 1e6].map((m) => m.toFixed(1))).toEqual(['25.0', '74.1']);
       model.dispose();
     }
     expect(ratios.vgg).toBeLessThanOrEqual(5);
