@@ -54,11 +54,12 @@ class Vgg(nn.Module):
 class BasicBlock(nn.Module):
     """zoo/resnet.ts's BasicBlock, named as torchvision's: conv1, bn1, conv2, bn2, downsample (1x1 + BatchNorm)."""
 
-    def __init__(self, in_channels, channels, stride):
+    def __init__(self, in_channels, channels, stride, inner=None):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        inner = inner or channels
+        self.conv1 = nn.Conv2d(in_channels, inner, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = nn.Conv2d(inner, channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
         self.downsample = None
         if stride != 1 or in_channels != channels:
@@ -71,15 +72,17 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """zoo/resnet.ts: stem conv1/bn1, stages layer1.. of BasicBlocks, avgpool, fc."""
+    """zoo/resnet.ts: stem conv1/bn1, stages layer1.. of BasicBlocks, avgpool, fc. A stage's `blocks` entry is its
+    block count, or each block's inner width (a compacted ResNet)."""
 
     def __init__(self, widths=(16, 32, 64), blocks=(1, 1, 1), stemStride=2, num_classes=7):
         super().__init__()
         self.conv1 = nn.Conv2d(3, widths[0], 3, stride=stemStride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         channels = widths[0]
-        for s, (width, count) in enumerate(zip(widths, blocks)):
-            layer = [BasicBlock(channels if b == 0 else width, width, 2 if b == 0 and s > 0 else 1) for b in range(count)]
+        for s, (width, stage) in enumerate(zip(widths, blocks)):
+            inner = [width] * stage if isinstance(stage, int) else stage
+            layer = [BasicBlock(channels if b == 0 else width, width, 2 if b == 0 and s > 0 else 1, w) for b, w in enumerate(inner)]
             channels = width
             self.add_module(f"layer{s + 1}", nn.Sequential(*layer))
         self.stages = len(widths)

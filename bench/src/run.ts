@@ -32,7 +32,7 @@ async function main(args: BenchArgs): Promise<void> {
   if (args.only.has('cold')) await measureColdCompile(table, { quick: args.quick });
 
   let ceilings: Ceilings = { gflops: NaN, gbs: NaN, memcpyGbs: NaN };
-  if (args.only.has('ceilings') || args.only.has('kernels') || args.only.has('layers')) {
+  if (args.only.has('ceilings') || args.only.has('kernels') || args.only.has('layers') || args.only.has('zoo')) {
     ceilings = await measureCeilings(runtime().runner);
     table.add({ section: 'ceiling', name: 'FMA throughput (registers only)', value: ceilings.gflops, unit: 'GFLOP/s', note: 'best of 8 and 12 scalar FMA chains per thread' });
     table.add({ section: 'ceiling', name: 'copy 64 MiB (shader)', value: ceilings.gbs, unit: 'GB/s', note: 'read + write bytes' });
@@ -42,7 +42,8 @@ async function main(args: BenchArgs): Promise<void> {
   let kernels: KernelResults | null = null;
   if (args.only.has('kernels')) kernels = await measureKernels(table, ceilings, { quick: args.quick, batch: 128 });
 
-  if (args.only.has('layers')) await measureLayerOps(table, ceilings, { quick: args.quick });
+  // The zoo's models come with their layer kernels beside ReLU's (the bar: BatchNorm at least ReLU's GB/s).
+  if (args.only.has('layers') || args.only.has('zoo')) await measureLayerOps(table, ceilings, { quick: args.quick });
 
   const ours: OurWorkload[] = [];
   const timing = workloadTiming(args.quick);

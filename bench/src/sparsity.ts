@@ -8,7 +8,7 @@
  *     its theoretical speedup (dense FLOPs / compacted FLOPs).
  */
 import {
-  compactLeNet, compactModel, flops, INPUT_SIZE, LeNet, loadDataset, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, SparseLeNet, structuredPrune, withMasks,
+  compactModel, flops, INPUT_SIZE, LeNet, loadDataset, gatherBatch, magnitudePrune, readCheckpoint, sparseNet, SparseLeNet, structuredPrune, withMasks,
   type PrunableLayer,
 } from '@sparsenet/sparsenet';
 import { noGrad, optim, Random, runtime, tensor, type nn, type Tensor } from '@sparsenet/tensor';
@@ -87,15 +87,15 @@ export async function measureSparsity(table: Table, options: SparsityOptions): P
     for (const fraction of STRUCTURED) {
       const filters = structuredPrune(layers, { mode: 'filters', fraction });
       const neurons = structuredPrune(withMasks(layers, filters), { mode: 'neurons', fraction });
-      const compaction = compactLeNet(withMasks(layers, neurons), { inputSize: INPUT });
+      const lenet = { name: 'lenet', options: {}, masked: false };
+      const { model: small, compaction } = await compactModel(model, model.layerGraph(), lenet, { numClasses: model.numClasses, imageSize: INPUT_SIZE, seed: 0 }, withMasks(layers, neurons));
       const theoretical = denseFlops / compaction.flops.compact.dense;
-      const small = compactModel(compaction.layers);
       try {
         const base = await timeInference(model, batch, timing);
         const t = await timeInference(small, batch, timing);
         const speedup = t.imagesPerSecond / base.imagesPerSecond;
         structured.push({ fraction, theoretical, speedup });
-        const w = small.widths;
+        const w = (small as LeNet).widths;
         table.add({
           section: 'sparsity', name: `structured ${(100 * fraction).toFixed(0)}% compacted`, value: speedup, unit: 'x dense', fraction: speedup / theoretical, of: `${theoretical.toFixed(2)}x theory`,
           note: `${t.imagesPerSecond.toFixed(0)} img/s (dense ${base.imagesPerSecond.toFixed(0)}); widths ${w.conv1}/${w.conv2}/${w.fc1}/${w.fc2}`,

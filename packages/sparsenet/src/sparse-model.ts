@@ -10,7 +10,7 @@
  */
 import { flatten, maxPool2d, nn, noGrad, sparseConv2d, sparseConv2dWeight, sparseLinear, sparseLinearWeight, tensor, untrack, type SparseConv2dWeight, type SparseLinearWeight, type Tensor } from '@sparsenet/tensor';
 import { evaluateWith } from './graph/patch.js';
-import { INPUT_SIZE, LAYER_NAMES, type LeNet, type LayerName } from './model.js';
+import { INPUT_SIZE, LAYER_NAMES, LeNet, type LayerName } from './model.js';
 import { prunableLayers, type LayerGraph, type PrunableLayer } from './prune/index.js';
 
 interface PackedLayer {
@@ -45,7 +45,12 @@ export class SparseModel {
 
   /** Reads the weights and masks of the graph's layers back once and packs them. */
   static async pack(model: nn.Module, graph: LayerGraph): Promise<SparseModel> {
-    return new SparseModel(model, new Map((await prunableLayers(model, graph)).map((layer) => [layer.name, packLayer(layer)])));
+    return SparseModel.fromLayers(model, await prunableLayers(model, graph));
+  }
+
+  /** Packs `layers`, the model's prunable layers already read back. */
+  static fromLayers(model: nn.Module, layers: readonly PrunableLayer[]): SparseModel {
+    return new SparseModel(model, new Map(layers.map((layer) => [layer.name, packLayer(layer)])));
   }
 
   /** Per layer: the nonzero weights kept (weight * mask) and their fraction of the layer's weights. */
@@ -123,4 +128,12 @@ export class SparseLeNet {
   dispose(): void {
     for (const name of LAYER_NAMES) disposeLayer(this.layers[name]);
   }
+}
+
+/**
+ * A model's prunable layers (read back by prunableLayers) packed for the sparse kernels: SparseLeNet for LeNet,
+ * whose forward calls its ops rather than its layer modules; SparseModel for any other model.
+ */
+export function packSparse(model: nn.Module, layers: readonly PrunableLayer[], inputSize: number): SparseLeNet | SparseModel {
+  return model instanceof LeNet ? SparseLeNet.fromLayers(layers, inputSize) : SparseModel.fromLayers(model, layers);
 }

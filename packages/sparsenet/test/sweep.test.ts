@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy, getDevice, labels, noGrad, runtime, scoped, tensor } from '@sparsenet/tensor';
 import {
-  DEFAULT_SWEEP_CONFIG, LeNet, assignShards, compactLeNet, compactModel, enumerateUnits, loadLeNet, mergeParts, mergeSweep, parseSweepArgs, randomImages,
-  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, writeFinishedTables, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
+  DEFAULT_SWEEP_CONFIG, LeNet, assignShards, buildModel, enumerateUnits, flops, loadCheckpointModel, mergeParts, mergeSweep, parseSweepArgs, randomImages,
+  readCheckpoint, runSweep, shardWork, summarize, summaryMarkdown, sweepRows, traceLayerGraph, writeFinishedTables, writeRunReport, type SweepConfig, type SweepGrid, type TimingOptions, type UnitResult,
 } from '@sparsenet/sparsenet';
 
 const FULL_GRID: SweepGrid = DEFAULT_SWEEP_CONFIG;
@@ -227,22 +227,23 @@ describe('sweep runs', () => {
     expect(wholeResults[2].theoreticalSpeedup).toBeGreaterThan(1.5);
   });
 
-  it('the compacted model gives the masked model\'s outputs', async () => {
-    const masked = loadLeNet(join(whole, 'seed0/structured-0.5/final.safetensors'), { sparse: true });
-    const compact = compactModel(compactLeNet(await masked.prunableLayers(), { inputSize: [64, 64] }).layers);
+  it('the compacted model, written beside the unit\'s final one, rebuilds from its file and gives the masked model\'s outputs', async () => {
+    const masked = await loadCheckpointModel(join(whole, 'seed0/structured-0.5/final.safetensors'));
+    const compact = await loadCheckpointModel(join(whole, 'seed0/structured-0.5/compact.safetensors'));
     const x = randomImages(5, 9);
     try {
-      const want = (await noGrad(() => masked.eval().forward(x)).toArray()) as Float32Array;
-      const got = (await noGrad(() => compact.eval().forward(x)).toArray()) as Float32Array;
-      expect(compact.widths).toEqual({ conv1: 3, conv2: 8, fc1: 60, fc2: 42 });
+      const want = (await noGrad(() => masked.model.eval().forward(x)).toArray()) as Float32Array;
+      const got = (await noGrad(() => compact.model.eval().forward(x)).toArray()) as Float32Array;
+      expect(compact.run.architecture).toEqual({ name: 'lenet', options: { widths: { conv1: 3, conv2: 8, fc1: 60, fc2: 42 } }, masked: true });
+      expect((compact.model as LeNet).widths).toEqual({ conv1: 3, conv2: 8, fc1: 60, fc2: 42 });
       const scale = Math.max(...want.map(Math.abs));
       const worst = Math.max(...want.map((v, i) => Math.abs(v - got[i])));
       expect(worst, `max |compact - masked| = ${worst}`).toBeLessThanOrEqual(1e-4 * scale);
       expect(scale).toBeGreaterThan(0);
     } finally {
       x.dispose();
-      masked.dispose();
-      compact.dispose();
+      masked.model.dispose();
+      compact.model.dispose();
     }
   });
 
@@ -345,21 +346,67 @@ describe('sweep runs', () => {
     await expect(runSweep({ ...TINY, epochs: 2, out: whole }, hooks)).rejects.toThrow(/seed0\/dense\/sweep-unit.json was started with other settings \(epochs 2 here, 1 there\)/);
   });
 
-  it('--arch resnet: the ResNet baseline and its pruned fine-tune, with the counts; FLOPs and compaction wait for the layer graph', { timeout: 600_000 }, async () => {
+  it('--arch resnet: every column of the table, from the layer graph, the sparse kernels and the compacted ResNet', { timeout: 600_000 }, async () => {
     expect(parseSweepArgs(['--arch', 'resnet']).config.arch).toBe('resnet');
     expect(() => parseSweepArgs(['--arch', 'alexnet'])).toThrow("sweep: --arch must be one of lenet, vgg, resnet, resnet20, got 'alexnet'");
     const out = join(root, 'resnet');
-    const run = await runSweep({ ...TINY, arch: 'resnet', pruners: ['magnitude'], limit: 120, out }, hooks);
-    expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/magnitude-0.5': 'trained' });
-    const [dense, pruned] = run.results;
-    expect(dense).toMatchObject({ sparsity: 0, flops: null, theoreticalSpeedup: null, sparseMsPerImage: null, compactMsPerImage: null });
-    expect(pruned.sparsity).toBeCloseTo(0.5, 3);
-    expect(pruned.nonzeroParams).toBeLessThan(dense.nonzeroParams);
+    const run = await runSweep({ ...TINY, arch: 'resnet', limit: 120, out }, hooks);
+    expect(run.actions).toEqual({ 'seed0/dense': 'trained', 'seed0/magnitude-0.5': 'trained', 'seed0/structured-0.5': 'trained' });
+    const [dense, magnitude, structured] = run.results;
+    // FLOPs of the ResNet's layer graph; parameters as ShrinkBench's model size counts them, BatchNorm's included.
+    const fresh = buildModel({ name: 'resnet', options: {}, masked: false }, { numClasses: 7, imageSize: 64, seed: 0 });
+    const graph = traceLayerGraph(fresh, [3, 64, 64]);
+    const dense0 = flops(graph.layers, graph).dense;
+    expect(fresh.numParameters()).toBe(77_847);
+    fresh.dispose();
+    expect(dense).toMatchObject({ sparsity: 0, params: 77_847, flops: dense0, denseFlops: dense0, theoreticalSpeedup: 1, sparseMsPerImage: null, compactMsPerImage: null });
+    expect(dense.nonzeroParams).toBeGreaterThan(77_000);
+    expect(magnitude.sparsity).toBeCloseTo(0.5, 3);
+    expect(magnitude.nonzeroParams).toBeLessThan(dense.nonzeroParams);
+    expect(magnitude.theoreticalSpeedup).toBeGreaterThan(1.5);
+    expect(magnitude.compressionRatio).toBe(magnitude.params / magnitude.nonzeroParams);
+    for (const pruned of [magnitude, structured]) expect(pruned.sparseMsPerImage).toBeGreaterThan(0);
+    // Half of every channel group: the compacted ResNet's widths 8/16/32 (stem, then each block's conv1, conv2, downsample).
+    expect(structured.compactWidths).toBe('8-8-8-16-16-16-32-32-32');
+    expect(structured.compactMsPerImage).toBeGreaterThan(0);
+    expect(structured.compactFlops).toBeLessThan(dense0 / 3.5);
+    expect(structured.compactParams).toBeLessThan(dense.params / 3);
+    const compact = await loadCheckpointModel(join(out, 'seed0/structured-0.5/compact.safetensors'));
+    expect(compact.run.architecture).toEqual({ name: 'resnet', options: { widths: [8, 16, 32], blocks: [[8], [16], [32]], stemStride: 2 }, masked: true });
+    compact.model.dispose();
+    // A full table: the structured row has every column; the others lack only what does not apply to them.
+    const md = readFileSync(join(out, 'sweep.md'), 'utf8').split('\n');
+    const row = (pruner: string) => md.find((line) => line.startsWith(`| ${pruner} |`))!;
+    expect(row('structured')).not.toContain('–');
+    expect(row('magnitude').match(/–/g)).toHaveLength(2);
+    expect(row('dense').match(/–/g)).toHaveLength(3);
     const spec = JSON.parse(readFileSync(join(out, 'seed0/magnitude-0.5/sweep-unit.json'), 'utf8')).spec;
     expect(spec.arch).toBe('resnet');
     const init = readCheckpoint(join(out, 'seed0/magnitude-0.5/pruned-init.safetensors'));
     expect(JSON.parse(init.metadata['sparsenet.run']).architecture).toMatchObject({ name: 'resnet', masked: true });
     expect(init.state['layer2.0.downsample.0.weight_mask']).toBeDefined();
     expect(JSON.parse(readFileSync(join(out, 'seed0/dense/config.json'), 'utf8'))).toMatchObject({ arch: 'resnet', model: 'lenet' });
+  });
+
+  it('the report of a ResNet unit draws every figure as for LeNet: a mask heatmap per layer, sparsity per layer, the stem\'s filters as RGB', async () => {
+    const unit = join(root, 'resnet', 'seed0/structured-0.5');
+    const files = (await writeRunReport(unit)).figures.map((f) => f.split('/').at(-1));
+    const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer2.0.conv1', 'layer2.0.conv2', 'layer2.0.downsample.0', 'layer3.0.conv1', 'layer3.0.conv2', 'layer3.0.downsample.0', 'fc'];
+    for (const file of [...layers.map((name) => `mask-${name}.png`), 'sparsity-layers.png', 'filters-conv1.png', 'filters-layer1.0.conv1.png', 'confusion.png']) expect(files, file).toContain(file);
+    expect(files.filter((f) => f?.startsWith('mask-') && f.endsWith('.png'))).toHaveLength(layers.length);
+    const html = readFileSync(join(unit, 'report.html'), 'utf8');
+    expect(html).toContain('conv1 filters as RGB patches');
+  });
+
+  it('a result from before the layer graph (a ResNet\'s FLOPs, sparse and compact columns null) is measured again, not retrained', async () => {
+    const out = join(root, 'resnet');
+    const file = join(out, 'seed0/structured-0.5/sweep-unit.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...saved, result: { ...saved.result, flops: null, theoreticalSpeedup: null, sparseMsPerImage: null, compactMsPerImage: null } }));
+    rmSync(join(out, 'seed0/structured-0.5/compact.safetensors'));
+    const run = await runSweep({ ...TINY, arch: 'resnet', limit: 120, out }, hooks);
+    expect(run.actions).toEqual({ 'seed0/dense': 'skipped', 'seed0/magnitude-0.5': 'skipped', 'seed0/structured-0.5': 'measured' });
+    expect(metricsOf(run.results[2])).toEqual(metricsOf(saved.result));
+    expect(existsSync(join(out, 'seed0/structured-0.5/compact.safetensors'))).toBe(true);
   });
 });

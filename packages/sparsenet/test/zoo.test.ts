@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nn, noGrad, optim, scoped, tensor, type Tensor } from '@sparsenet/tensor';
-import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, prunableLayers, pruneModel, resolveOptions, traceLayerGraph, tracedFlops, weightedLayers, zooEntry, DEFAULT_TRAIN_CONFIG, encodeRunMetadata, legacyRunMetadata, saveTrainingState, type TrainConfig } from '@sparsenet/sparsenet';
+import { architectureSpec, ARCHITECTURES, buildModel, flops, fullSpec, LeNet, parseTrainArgs, prunableLayers, pruneModel, resolveOptions, traceLayerGraph, weightedLayers, zooEntry, DEFAULT_TRAIN_CONFIG, encodeRunMetadata, legacyRunMetadata, saveTrainingState, type TrainConfig } from '@sparsenet/sparsenet';
 import { useDevice } from '../../tensor/test/helpers.js';
 
 useDevice();
@@ -24,7 +24,15 @@ describe('the model zoo', () => {
     expect(() => resolveOptions('resnet', { depth: 20 })).toThrow("zoo: resnet has no option 'depth' (options: widths, blocks, stemStride)");
     expect(() => resolveOptions('resnet', { stemStride: '2' })).toThrow("zoo: resnet option 'stemStride' must be a number, got \"2\"");
     expect(() => buildModel({ name: 'resnet', options: { widths: [16, 32], blocks: [1, 1, 1] }, masked: false }, context))
-      .toThrow('zoo: resnet needs as many positive widths as block counts, got widths [16,32] and blocks [1,1,1]');
+      .toThrow('zoo: resnet needs as many positive widths as block counts (or lists of inner widths), got widths [16,32] and blocks [1,1,1]');
+    expect(() => buildModel({ name: 'resnet', options: { blocks: [1, [8, 0], 1] }, masked: false }, context))
+      .toThrow('zoo: resnet needs as many positive widths as block counts (or lists of inner widths), got widths [16,32,64] and blocks [1,[8,0],1]');
+    // A stage given as its blocks' inner widths (a compacted ResNet): conv1 of each block that wide.
+    const inner = buildModel({ name: 'resnet', options: { blocks: [1, [8, 12], 1] }, masked: false }, context);
+    expect(weightedLayers(inner).filter(([name]) => name.startsWith('layer2')).map(([name, layer]) => `${name} [${layer.weight.shape}]`)).toEqual([
+      'layer2.0.conv1 [8,16,3,3]', 'layer2.0.conv2 [32,8,3,3]', 'layer2.0.downsample.0 [32,16,1,1]', 'layer2.1.conv1 [12,32,3,3]', 'layer2.1.conv2 [32,12,3,3]',
+    ]);
+    inner.dispose();
     expect(() => buildModel({ name: 'vgg', options: { stages: [[8], [8], [8]] }, masked: false }, { ...context, imageSize: 4 }))
       .toThrow('zoo: vgg with 3 stages halves a 4x4 image below 1 pixel');
     // LeNet follows the class count and image size too (its flatten size from the input side).
@@ -80,12 +88,18 @@ describe('the model zoo', () => {
     const lenet = new LeNet();
     const lenetFlops = flops(await lenet.prunableLayers(), [64, 64]);
     lenet.dispose();
-    const lenetTraining = 3 * lenetFlops.dense - lenetFlops.layers[0].dense;
+    const lenetTraining = lenetFlops.training;
+    expect(lenetTraining).toBe(3 * lenetFlops.dense - lenetFlops.layers[0].dense);
     expect(lenetTraining / 1e6).toBeCloseTo(18.2, 1);
     const ratios: Record<string, number> = {};
     for (const name of ['vgg', 'resnet', 'resnet20']) {
       const model = buildModel({ name, options: {}, masked: false }, context);
-      ratios[name] = (await tracedFlops(model, 64)).training / lenetTraining;
+      const graph = traceLayerGraph(model, [3, 64, 64]);
+      const count = flops(graph.layers, graph);
+      ratios[name] = count.training / lenetTraining;
+      // Only the stem reads the image: it alone has no input gradient.
+      expect(count.training, name).toBe(3 * count.dense - count.layers.find((l) => l.name === graph.layers[0].name)!.dense);
+      if (name === 'resnet') expect([count.dense / 1e6, count.training / 1e6].map((m) => m.toFixed(1))).toEqual(['25.0', '74.1']);
       model.dispose();
     }
     expect(ratios.vgg).toBeLessThanOrEqual(5);

@@ -9,15 +9,15 @@ import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@sparsenet/viz';
 import { DEFAULT_SPLIT, SPLIT_FILE, assignParts, defaultDataDir, loadDataset, readSplitCsv, type ImageDataset, type SplitName } from '../data/index.js';
 import type { RunMetadata } from '../run-metadata.js';
-import { formatSparsity, type SparsityReport } from '../prune/index.js';
+import { formatSparsity, prunableLayers, type SparsityReport } from '../prune/index.js';
 import type { TrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
 import { formatClassMetrics, formatMetric, type ClassificationMetrics } from '../train/metrics.js';
 import { commandUsage, parseCommand, type CommandFlag } from './args.js';
 import { checkpointSparsity, loadCheckpointModel } from './checkpoint-model.js';
-import { LeNet } from '../model.js';
 import type { ArchitectureSpec } from '../run-metadata.js';
-import { SparseLeNet } from '../sparse-model.js';
+import { packSparse } from '../sparse-model.js';
+import { traceLayerGraph } from '../graph/trace.js';
 import { describeArchitecture } from '../zoo/index.js';
 
 export const EVAL_SPLITS = ['test', 'val', 'train', 'all'] as const;
@@ -31,7 +31,7 @@ export interface EvaluateCheckpointOptions {
   split?: EvalSplit;
   /** A split.csv; default: the one beside the checkpoint, else the seeded split. */
   splitFile?: string;
-  /** Run the layers on the sparse kernels (SparseLeNet) instead of masks on the dense ones. */
+  /** Run the layers on the sparse kernels (SparseLeNet, SparseModel for other zoo models) instead of masks on the dense ones. */
   sparseKernels?: boolean;
   onWarning?: (message: string) => void;
 }
@@ -47,7 +47,7 @@ export interface CheckpointEvaluation {
   splitSource: string;
   /** Loaded images the split file does not name, left out. */
   unassigned: number;
-  /** 'sparse': SparseLeNet (each layer on the sparse kernel or, where faster, the dense one); 'dense': masks on the dense kernels. */
+  /** 'sparse': packSparse (each layer on the sparse kernel or, where faster, the dense one); 'dense': masks on the dense kernels. */
   kernels: 'dense' | 'sparse';
   metrics: ClassificationMetrics;
   sparsity: SparsityReport;
@@ -93,11 +93,11 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions): Pr
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) throw new Error(`eval: --split must be one of ${EVAL_SPLITS.join(', ')}, got '${split}'`);
   const { model, metadata, state, run } = await loadCheckpointModel(options.checkpoint);
   try {
-    if (options.sparseKernels && !(model instanceof LeNet)) throw new Error(`eval: --sparse-kernels runs LeNet only; ${options.checkpoint} is a ${describeArchitecture(run.architecture)}`);
     const config = runConfig(options.checkpoint, metadata);
     const { dataset, dataDir, splitSource, unassigned } = await evaluationImages(options, config, run);
     if (dataset.count === 0) throw new Error(`eval: the ${split} part of ${splitSource} holds none of the images in ${dataDir}`);
-    const packed = options.sparseKernels ? await SparseLeNet.pack(model as LeNet) : null;
+    const graph = options.sparseKernels ? traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]) : null;
+    const packed = graph ? packSparse(model, await prunableLayers(model, graph), run.imageSize) : null;
     let metrics: ClassificationMetrics;
     try {
       metrics = await evaluate(packed ?? model, dataset, { batchSize: config?.evalBatchSize ?? 256, normalization: run.normalization });

@@ -1,20 +1,20 @@
 /**
- * What the sweep measures on a trained checkpoint: sparsity and parameter counts from its masks, FLOPs (dense
- * and effective), ShrinkBench's compression_ratio and theoretical_speedup, and inference time per image: the
- * model as trained (masks on the dense kernels, as ShrinkBench times it) and, for a pruned model, its weights
- * packed for the sparse kernels (SparseLeNet; the tuner keeps a layer dense where that is faster). For
- * structured pruning the compacted model (a smaller dense LeNet with the same outputs) is timed too. Other zoo
- * architectures get their counts and the masked model's time; FLOPs, the sparse kernels and compaction are
- * LeNet's until the layer graph (graph branch) makes them general, and their columns stay empty.
+ * What the sweep measures on a trained checkpoint of any zoo model: sparsity and parameter counts from its masks,
+ * FLOPs (dense and effective, from its layer graph), ShrinkBench's compression_ratio and theoretical_speedup, and
+ * inference time per image: the model as trained (masks on the dense kernels, as ShrinkBench times it) and, for
+ * a pruned model, its weights packed for the sparse kernels (SparseLeNet for LeNet, SparseModel for the others;
+ * the tuner keeps a layer dense where that is faster). For structured pruning the compacted model (the narrower
+ * model of the same architecture, written beside the checkpoint and rebuilt from that file) is timed too.
  */
 import { beginScope, nn, noGrad, Random, runtime, tensor, type Tensor } from '@sparsenet/tensor';
-import { INPUT_SIZE, LeNet, type LeNetWidths } from '../model.js';
-import { rebuildModel } from '../model-state.js';
-import { SparseLeNet } from '../sparse-model.js';
-import type { InferenceModel } from '../train/evaluate.js';
 import { traceLayerGraph } from '../graph/trace.js';
-import { compactLeNet, flops, prunableLayers, sparsityReport, type PrunableLayer } from '../prune/index.js';
-import { readCheckpoint } from '../train/checkpoint.js';
+import { INPUT_SIZE } from '../model.js';
+import { outputLayers, prunableLayers, sparsityReport, flops, type LayerGraph, type ParamCount, type PrunableLayer } from '../prune/index.js';
+import { loadCheckpointModel } from '../report/checkpoint-model.js';
+import { compactCheckpoint } from '../report/compact-checkpoint.js';
+import type { ArchitectureSpec } from '../run-metadata.js';
+import { packSparse } from '../sparse-model.js';
+import type { InferenceModel } from '../train/evaluate.js';
 
 export interface TimingOptions {
   /** Images per forward. */
@@ -32,78 +32,68 @@ export const DEFAULT_TIMING: TimingOptions = { batchSize: 256, warmup: 2, blocks
 export interface ModelCounts {
   /** Fraction of zero effective weights (weight * mask), biases excluded. */
   sparsity: number;
-  /** Weights and biases. */
+  /** Every parameter, as ShrinkBench's model size counts them: the layers' weights and biases, BatchNorm's weight and bias. */
   params: number;
   nonzeroParams: number;
-  /** Effective FLOPs per image: nonzero weights only (null: not counted for this architecture yet). */
-  flops: number | null;
-  denseFlops: number | null;
+  /** Effective FLOPs per image: nonzero weights only. */
+  flops: number;
+  denseFlops: number;
   /** ShrinkBench: params / nonzeroParams. */
   compressionRatio: number;
   /** ShrinkBench: denseFlops / flops. */
-  theoreticalSpeedup: number | null;
+  theoreticalSpeedup: number;
 }
 
 export interface CompactMeasurement {
-  widths: LeNetWidths;
+  /** The compacted model's architecture, as its checkpoint records it. */
+  architecture: ArchitectureSpec;
+  /** Kept units of every layer but the output, in the layer graph's order ('3-8-60-42': LeNet's conv1-conv2-fc1-fc2). */
+  widths: string;
   params: number;
   flops: number;
   msPerImage: number;
 }
 
 export interface Measurement extends ModelCounts {
-  /** The model as trained (SparseNet: masked forward; baseline: dense LeNet). */
+  /** The model as trained (masked forward, or the dense model). */
   msPerImage: number;
-  /** A SparseNet's weights on the sparse kernels; null for a dense model. */
+  /** A pruned model's weights on the sparse kernels; null when not asked for. */
   sparseMsPerImage: number | null;
   compact: CompactMeasurement | null;
 }
 
-const INPUT: [number, number] = [INPUT_SIZE, INPUT_SIZE];
-
-/** Counts of a model's layers; FLOPs only for a LeNet-shaped stack (`lenet`). */
-export function modelCounts(layers: readonly PrunableLayer[], lenet = true): ModelCounts {
+/**
+ * Counts of a model's prunable layers over its layer graph; `others` are its remaining parameters (BatchNorm's),
+ * never pruned, which ShrinkBench's model size counts too.
+ */
+export function modelCounts(layers: readonly PrunableLayer[], graph: LayerGraph, others: ParamCount = { total: 0, nonzero: 0 }): ModelCounts {
   const report = sparsityReport(layers);
-  const count = lenet ? flops(layers, INPUT) : null;
+  const count = flops(layers, graph);
+  const params = report.params.total + others.total;
+  const nonzeroParams = report.params.nonzero + others.nonzero;
   return {
     sparsity: report.total.sparsity,
-    params: report.params.total,
-    nonzeroParams: report.params.nonzero,
-    flops: count?.effective ?? null,
-    denseFlops: count?.dense ?? null,
-    compressionRatio: report.compressionRatio,
-    theoreticalSpeedup: count?.theoreticalSpeedup ?? null,
+    params,
+    nonzeroParams,
+    flops: count.effective,
+    denseFlops: count.dense,
+    compressionRatio: params / nonzeroParams,
+    theoreticalSpeedup: count.theoreticalSpeedup,
   };
 }
 
-/** A LeNet (masked when `sparse`) holding a checkpoint's weights. */
-export function loadLeNet(path: string, options: { sparse: boolean }): LeNet {
-  const model = new LeNet({ sparse: options.sparse });
-  try {
-    model.loadStateDict(readCheckpoint(path).state, { strict: false });
-  } catch (error) {
-    model.dispose();
-    throw error;
+/** The parameters of `model` outside its prunable layers (BatchNorm's weight and bias), counted in its saved `state`. */
+export function otherParameters(model: nn.Module, state: nn.StateDict, layers: readonly PrunableLayer[]): ParamCount {
+  const own = new Set(layers.flatMap((layer) => [`${layer.name}.weight`, `${layer.name}.bias`]));
+  let total = 0;
+  let nonzero = 0;
+  for (const [name] of model.namedParameters()) {
+    if (own.has(name)) continue;
+    const { data } = state[name];
+    total += data.length;
+    for (const v of data) if (v !== 0) nonzero++;
   }
-  return model;
-}
-
-/** The dense LeNet of compactLeNet's layers: its widths are the kept units, its weights the effective ones. */
-export function compactModel(layers: readonly PrunableLayer[]): LeNet {
-  const byName = new Map(layers.map((l) => [l.name, l]));
-  const width = (name: keyof LeNetWidths): number => {
-    const units = byName.get(name)?.shape[0];
-    if (!units) throw new Error(`compactModel: layer '${name}' has no units left (shape [${byName.get(name)?.shape ?? '?'}]); nothing to build`);
-    return units;
-  };
-  const model = new LeNet({ widths: { conv1: width('conv1'), conv2: width('conv2'), fc1: width('fc1'), fc2: width('fc2') } });
-  const state: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
-  for (const layer of layers) {
-    state[`${layer.name}.weight`] = { dtype: 'f32', shape: layer.shape, data: layer.weight.map((w, i) => (layer.mask[i] ? w : 0)) };
-    if (layer.bias) state[`${layer.name}.bias`] = { dtype: 'f32', shape: [layer.bias.length], data: layer.bias.map((b, i) => (!layer.biasMask || layer.biasMask[i] ? b : 0)) };
-  }
-  model.loadStateDict(state);
-  return model;
+  return { total, nonzero };
 }
 
 /** Seeded images in [-1, 1), [n, 3, size, size]: what the timing and the equivalence checks feed. */
@@ -154,39 +144,43 @@ export async function timeInference(model: InferenceModel, options: TimingOption
   }
 }
 
-/** Everything the sweep reports about a checkpoint; with `compact`, also the compacted model's size and time. */
-export async function measureCheckpoint(path: string, options: { sparse: boolean; compact: boolean; timing?: TimingOptions }): Promise<Measurement> {
+/**
+ * Everything the sweep reports about a checkpoint; with `compact`, the file to write the compacted model to,
+ * also that model's size and time (rebuilt from that file, as eval and the web page would).
+ */
+export async function measureCheckpoint(path: string, options: { sparse: boolean; compact: string | null; timing?: TimingOptions }): Promise<Measurement> {
   const timing = options.timing ?? DEFAULT_TIMING;
-  const { state, metadata } = readCheckpoint(path);
-  const { model, run } = rebuildModel(state, metadata, path);
+  const { model, run, state } = await loadCheckpointModel(path);
   try {
-    if (!(model instanceof LeNet)) {
-      const counts = modelCounts(await prunableLayers(model, traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize])), false);
-      return { ...counts, msPerImage: await timeInference(model, timing, run.imageSize), sparseMsPerImage: null, compact: null };
-    }
-    const layers = await model.prunableLayers();
-    const counts = modelCounts(layers);
+    const graph = traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]);
+    const layers = await prunableLayers(model, graph);
+    const counts = modelCounts(layers, graph, otherParameters(model, state, layers));
     const msPerImage = await timeInference(model, timing, run.imageSize);
     let sparseMsPerImage: number | null = null;
     if (options.sparse) {
-      const packed = SparseLeNet.fromLayers(layers);
+      const packed = packSparse(model, layers, run.imageSize);
       try {
-        sparseMsPerImage = await timeInference(packed, timing);
+        sparseMsPerImage = await timeInference(packed, timing, run.imageSize);
       } finally {
         packed.dispose();
       }
     }
-    let compact: CompactMeasurement | null = null;
-    if (options.compact) {
-      const compaction = compactLeNet(layers, { inputSize: INPUT });
-      const small = compactModel(compaction.layers);
-      try {
-        compact = { widths: small.widths, params: compaction.params.compact.total, flops: compaction.flops.compact.dense, msPerImage: await timeInference(small, timing) };
-      } finally {
-        small.dispose();
-      }
-    }
+    const compact = options.compact ? await measureCompacted(path, options.compact, graph, timing) : null;
     return { ...counts, msPerImage, sparseMsPerImage, compact };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Compacts the checkpoint at `path` into `out`, then times the model rebuilt from `out`. */
+async function measureCompacted(path: string, out: string, graph: LayerGraph, timing: TimingOptions): Promise<CompactMeasurement> {
+  const { architecture, compaction } = await compactCheckpoint(path, out);
+  const { model, run, state } = await loadCheckpointModel(out);
+  try {
+    const output = new Set(outputLayers(graph));
+    const widths = graph.layers.filter((layer) => !output.has(layer.name)).map((layer) => compaction.layers.find((l) => l.name === layer.name)!.shape[0]).join('-');
+    const others = otherParameters(model, state, compaction.layers);
+    return { architecture, widths, params: compaction.params.compact.total + others.total, flops: compaction.flops.compact.dense, msPerImage: await timeInference(model, timing, run.imageSize) };
   } finally {
     model.dispose();
   }

@@ -5,6 +5,7 @@
  * masks), saved as pruned-init.safetensors and fine-tuned as a SparseNet (masked Adam keeps the zeros). The
  * unpruned control (dense-finetuned) starts from final.safetensors as it is, with all-ones masks. A method trained
  * from scratch (scratch.ts) is train() from the initialisation with the method's settings, for the baseline's epochs.
+ * A structured unit's compacted model is written beside its final one as compact.safetensors.
  *
  * A unit's folder holds sweep-unit.json: its settings from the start, its result once measured. On a rerun a
  * unit with a result is skipped (measured again with --remeasure), a trained but unmeasured one measured (also
@@ -186,15 +187,15 @@ async function runLockedUnit(
     action = 'trained';
   }
   const final = JSON.parse(readFileSync(join(dir, 'final.json'), 'utf8')) as FinalRecord;
-  const m = await measureCheckpoint(join(dir, 'final.safetensors'), { sparse: unit.kind !== 'dense', compact: unit.pruner === 'structured', timing: hooks.timing ?? DEFAULT_TIMING });
-  const w = m.compact?.widths;
+    const compact = unit.pruner === 'structured' ? join(dir, 'compact.safetensors') : null;
+    const m = await measureCheckpoint(join(dir, 'final.safetensors'), { sparse: unit.kind !== 'dense', compact, timing: hooks.timing ?? DEFAULT_TIMING });
   const result: UnitResult = {
     unit: unit.id, pruner: unit.pruner, targetSparsity: unit.sparsity, seed: unit.seed,
     testAccuracy: final.testAccuracy, testBalancedAccuracy: final.testBalancedAccuracy, testLoss: final.testLoss,
     sparsity: m.sparsity, params: m.params, nonzeroParams: m.nonzeroParams, flops: m.flops, denseFlops: m.denseFlops,
     compressionRatio: m.compressionRatio, theoreticalSpeedup: m.theoreticalSpeedup, msPerImage: m.msPerImage,
     sparseMsPerImage: m.sparseMsPerImage, compactMsPerImage: m.compact?.msPerImage ?? null, compactParams: m.compact?.params ?? null, compactFlops: m.compact?.flops ?? null,
-    compactWidths: w ? `${w.conv1}-${w.conv2}-${w.fc1}-${w.fc2}` : null,
+    compactWidths: m.compact?.widths ?? null,
     trainSeconds: final.trainSeconds,
     adapter: final.device,
   };
@@ -202,9 +203,14 @@ async function runLockedUnit(
   return { result, action };
 }
 
-/** A result with every field this version measures (results written before the sparse timing lack it). */
+/**
+ * A result with every field this version measures: results written before the sparse timing lack it, and before
+ * the layer graph a non-LeNet unit's FLOPs, sparse-kernel and compaction columns are null.
+ */
 function isComplete(result: UnitResult): boolean {
-  return result.sparseMsPerImage !== undefined;
+  if (result.sparseMsPerImage === undefined || result.flops === null) return false;
+  if (result.pruner !== 'dense' && result.sparseMsPerImage === null) return false;
+  return result.pruner !== 'structured' || result.compactMsPerImage !== null;
 }
 
 /** Runs the shard's units (all of them for 1/1) and, for 1/1, writes the tables. */

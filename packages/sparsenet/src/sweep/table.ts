@@ -22,15 +22,15 @@ export interface UnitResult extends ModelCounts {
   testAccuracy: number;
   testBalancedAccuracy: number;
   testLoss: number;
-  /** Inference of the model as trained (masked SparseNet; the baseline's dense LeNet). */
+  /** Inference of the model as trained (masked for fine-tunes; the baseline dense). */
   msPerImage: number;
-  /** Fine-tunes: the weights on the sparse kernels (SparseLeNet); null for the baseline. */
+  /** Fine-tunes: the weights on the sparse kernels (SparseLeNet, or SparseModel for the zoo's others); null for the baseline. */
   sparseMsPerImage: number | null;
-  /** Structured rows: the compacted dense model. */
+  /** Structured rows: the compacted dense model (compact.safetensors in the unit's folder). */
   compactMsPerImage: number | null;
   compactParams: number | null;
   compactFlops: number | null;
-  /** conv1-conv2-fc1-fc2 widths of the compacted model. */
+  /** Kept units of every layer but the output, in the layer graph's order (LeNet: conv1-conv2-fc1-fc2). */
   compactWidths: string | null;
   trainSeconds: number;
   /** The adapter the unit trained on (final.json's device), so a mixed cluster's table shows where time went; absent in results from before it was kept. */

@@ -4,11 +4,11 @@
  */
 import { beginScope, empty, nn, noGrad, runtime, tensor, type Tensor } from '@sparsenet/tensor';
 import { gatherBatch, type ImageDataset, type Normalization } from '../data/index.js';
-import type { SparseLeNet } from '../sparse-model.js';
+import type { SparseLeNet, SparseModel } from '../sparse-model.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 
-/** Any model (run in evaluation mode), or a LeNet's weights packed for the sparse kernels. */
-export type InferenceModel = nn.Module | SparseLeNet;
+/** Any model (run in evaluation mode), or its weights packed for the sparse kernels. */
+export type InferenceModel = nn.Module | SparseLeNet | SparseModel;
 
 export async function predictLogits(model: InferenceModel, dataset: ImageDataset, options: { batchSize?: number; normalization?: Normalization } = {}): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;

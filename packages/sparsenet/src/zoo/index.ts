@@ -24,6 +24,11 @@ export interface ZooEntry<Options extends object = Record<string, unknown>> {
   defaults: Options;
   /** Throws naming the model and the option when `options` are not usable for `context`. */
   build(options: Options, context: BuildContext): nn.Module;
+  /**
+   * The options of the narrower model of this architecture whose conv and linear layers (by dotted name) have
+   * `outputs(layer)` output units: what a structured-pruned model compacts into (compact-model.ts).
+   */
+  compacted(options: Options, outputs: (layer: string) => number): Options;
 }
 
 const ENTRIES: ZooEntry[] = [lenetEntry, vggEntry, resnetEntry, resnet20Entry] as unknown as ZooEntry[];

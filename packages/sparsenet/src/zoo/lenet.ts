@@ -14,4 +14,5 @@ export const lenetEntry: ZooEntry<LeNetZooOptions> = {
   build(options: LeNetZooOptions, { numClasses, imageSize, seed }: BuildContext): LeNet {
     return new LeNet({ seed, widths: options.widths, numClasses, inputSize: imageSize });
   },
+  compacted: (_, outputs) => ({ widths: { conv1: outputs('conv1'), conv2: outputs('conv2'), fc1: outputs('fc1'), fc2: outputs('fc2') } }),
 };

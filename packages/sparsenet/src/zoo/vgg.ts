@@ -50,4 +50,18 @@ export const vggEntry: ZooEntry<VggOptions> = {
   description: 'VGG-style: conv 3x3 + BatchNorm + ReLU, max-pool per stage, global average pooling, one linear layer',
   defaults: { stages: [[16], [32], [64], [96]] },
   build: (options, context) => new Vgg(options, context),
+  compacted: ({ stages }, outputs) => {
+    // features.i: each conv is followed by its BatchNorm and ReLU, each stage closed by a max-pool.
+    let index = 0;
+    const widths = stages.map((stage) => {
+      const convs = stage.map(() => {
+        const width = outputs(`features.${index}`);
+        index += 3;
+        return width;
+      });
+      index += 1;
+      return convs;
+    });
+    return { stages: widths };
+  },
 };
