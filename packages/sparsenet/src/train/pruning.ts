@@ -23,15 +23,16 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
 
 /**
  * Prunes `model` (its layer graph: `graph`) to `sparsity` with the configured pruner, found by name in the
- * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
+ * registry with the options it declares taken from the configuration; `seed` varies random pruning per event;
+ * `log` gets the pruner's warnings.
  */
-export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
+export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number, log?: (line: string) => void): Promise<void> {
   if (config.pruner === 'none') throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
   // The configuration's flags of the pruner's option names (--scope, --structure, --norm) are its options.
   const flags = config as unknown as Record<string, unknown>;
   const options = Object.fromEntries(getPruner(config.pruner).options.flatMap((o) => (flags[o.name] === undefined ? [] : [[o.name, String(flags[o.name])]])));
   const layers = await prunableLayers(model, graph);
-  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options })));
+  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options, log })));
 }
 
 /** Weights and biases as saved for lottery-ticket rewinding. */
