@@ -7,6 +7,7 @@
  * WebGPU exposes no sparse tensor cores, so any gain is that of fewer loads and FMAs on ordinary lanes.
  */
 import { nmMask, type PrunableLayer } from '@sparsenet/sparsenet';
+import { MATMUL_NM_LAYOUTS, matmulNmDefaultLayout } from '@sparsenet/kernels-wgsl';
 import { beginScope, conv2d, linear, nmConv2d, nmLinear, nmWeight, noGrad, Random, runtime, sparseConv2d, sparseConv2dWeight, sparseLinear, sparseLinearWeight, tensor, type Tensor } from '@sparsenet/tensor';
 import { inTurns } from './layer-ops.js';
 import type { Table } from './table.js';
@@ -56,16 +57,17 @@ export async function measureNm(table: Table, options: { quick: boolean }): Prom
     try {
       for (const batch of BATCHES) {
         const x = tensor(Float32Array.from({ length: batch * size(layer.input) }, () => random.uniform(-1, 1)), [batch, ...layer.input]);
-        const forward: Record<'dense' | 'csr' | 'nm', () => Tensor> = conv
+        // Linear layers: the N:M kernel in both its layouts (the default picks one by batch size).
+        const forward: Record<string, () => Tensor> = conv
           ? {
               dense: () => conv2d(x, dense, bias, { padding: 1, activation: 'relu' }),
-              csr: () => sparseConv2d(x, csr as ReturnType<typeof sparseConv2dWeight>, bias, { padding: 1, activation: 'relu' }),
-              nm: () => nmConv2d(x, packed, bias, { padding: 1, activation: 'relu' }),
+              CSR: () => sparseConv2d(x, csr as ReturnType<typeof sparseConv2dWeight>, bias, { padding: 1, activation: 'relu' }),
+              '2:4 packed': () => nmConv2d(x, packed, bias, { padding: 1, activation: 'relu' }),
             }
           : {
               dense: () => linear(x, dense, bias, { activation: 'relu' }),
-              csr: () => sparseLinear(x, csr as ReturnType<typeof sparseLinearWeight>, bias, { activation: 'relu' }),
-              nm: () => nmLinear(x, packed, bias, { activation: 'relu' }),
+              CSR: () => sparseLinear(x, csr as ReturnType<typeof sparseLinearWeight>, bias, { activation: 'relu' }),
+              ...Object.fromEntries(MATMUL_NM_LAYOUTS.map((layout) => [`2:4 packed ${layout}${layout === matmulNmDefaultLayout(batch) ? ' (default)' : ''}`, () => nmLinear(x, packed, bias, { activation: 'relu', layout })])),
             };
         const run = (f: () => Tensor) => () => {
           const scope = beginScope();
@@ -77,15 +79,16 @@ export async function measureNm(table: Table, options: { quick: boolean }): Prom
           // The dense ops' own tuner picks their variant first, so that the timed runs use its choice.
           Object.values(forward).forEach((f) => run(f)());
           await runner.tuner.tunePending();
-          const ms = await inTurns(runner, { dense: run(forward.dense), csr: run(forward.csr), nm: run(forward.nm) }, timing, rounds);
+          const ms = await inTurns(runner, Object.fromEntries(Object.entries(forward).map(([format, f]) => [format, run(f)])), timing, rounds);
           const what = `${layer.name} [${layer.shape}] b${batch}`;
           table.add({ section: 'nm', name: `${what} dense`, value: ms.dense, unit: 'ms', note: `masked weight on the dense kernels; weight ${(bytes.dense / 1024).toFixed(0)} KiB`, data: { layer: layer.name, batch, format: 'dense', ms: ms.dense, weightBytes: bytes.dense } });
-          for (const format of ['csr', 'nm'] as const) {
+          for (const format of Object.keys(forward).filter((f) => f !== 'dense')) {
             const speedup = ms.dense / ms[format];
+            const weightBytes = format === 'CSR' ? bytes.csr : bytes.nm;
             table.add({
-              section: 'nm', name: `${what} ${format === 'nm' ? '2:4 packed' : 'CSR'}`, value: speedup, unit: 'x dense',
-              note: `${ms[format].toFixed(3)} ms (dense ${ms.dense.toFixed(3)}); weight ${(bytes[format] / 1024).toFixed(0)} KiB`,
-              data: { layer: layer.name, batch, format, ms: ms[format], denseMs: ms.dense, speedup, weightBytes: bytes[format] },
+              section: 'nm', name: `${what} ${format}`, value: speedup, unit: 'x dense',
+              note: `${ms[format].toFixed(3)} ms (dense ${ms.dense.toFixed(3)}); weight ${(weightBytes / 1024).toFixed(0)} KiB`,
+              data: { layer: layer.name, batch, format, ms: ms[format], denseMs: ms.dense, speedup, weightBytes },
             });
           }
         } finally {

@@ -8,9 +8,10 @@
  * bits, each row starting a new u32 (`wordsPerRow`). 2:4 reads half of W's values plus 1/16 of a word per value,
  * where CSR reads two words (column, value) per nonzero.
  *
- * As matmul-csr: a workgroup owns one output row o, so the walk over its values is uniform (one load for the SIMD
- * vector on CPU drivers), and each lane multiplies every value into ROWS batch rows of its own. N and M are
- * compiled in, so the group walk unrolls over N and the index arithmetic is shifts and masks.
+ * The kernel reads x transposed ([in, batch]), so that lanes over batch rows load one value's inputs as a vector
+ * (matmul-csr's lanes gather them from rows in*4 bytes apart, which CPU drivers pay for per lane). It walks one
+ * u32 of indices at a time, unrolled over its 32 / indexBits values; N and M are compiled in, so the index
+ * arithmetic is shifts, masks and constants. Two layouts (MATMUL_NM_LAYOUTS) suit large and small batches.
  */
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
 import { cachedProgram } from './program-cache.js';
@@ -108,34 +109,70 @@ export function unpackNm(packed: NmPacked): Float32Array {
   return dense;
 }
 
+/**
+ * How lanes cover the product. 'rows': a workgroup per output o and 256 batch rows, the walk over o's values
+ * uniform and each value's input read as a vector across lanes (contiguous in x^T); for large batches. 'outputs':
+ * a lane per output and ROWS batch rows per workgroup, each lane walking its own row (gathers); for small batches,
+ * where 'rows' would leave all but one lane of 64 idle.
+ */
+export const MATMUL_NM_LAYOUTS = ['rows', 'outputs'] as const;
+export type MatmulNmLayout = (typeof MATMUL_NM_LAYOUTS)[number];
+/** The default layout is 'rows' from this batch size on (measured with `npm run bench -- --only nm`). */
+export const MATMUL_NM_ROWS_FROM_BATCH = 64;
+
 export interface MatmulNmOptions {
   /** [out], added before the activation. */
   bias?: GPUBuffer | null;
   relu?: boolean;
+  /** Default: 'rows' from MATMUL_NM_ROWS_FROM_BATCH on, else 'outputs'. */
+  layout?: MatmulNmLayout;
 }
 
-/** The program `matmulNm` runs for this pattern and these options (the sizes are all in uniforms). */
-export function matmulNmProgram(pattern: NmPattern, options: MatmulNmOptions = {}): Program {
+/** The layout matmulNm takes when none is given. */
+export function matmulNmDefaultLayout(batch: number): MatmulNmLayout {
+  return batch >= MATMUL_NM_ROWS_FROM_BATCH ? 'rows' : 'outputs';
+}
+
+/** The program `matmulNm` runs for this pattern, layout and these options (the sizes are all in uniforms). */
+export function matmulNmProgram(pattern: NmPattern, layout: MatmulNmLayout, options: MatmulNmOptions = {}): Program {
   checkPattern('matmul_nm', pattern);
+  if (!MATMUL_NM_LAYOUTS.includes(layout)) throw new Error(`matmul_nm: unknown layout '${layout}' (layouts: ${MATMUL_NM_LAYOUTS.join(', ')})`);
   const bias = !!options.bias;
   const relu = !!options.relu;
-  return cachedProgram(`matmul_nm_${pattern.n}of${pattern.m}_r${ROWS}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pattern, bias, relu));
+  return cachedProgram(`matmul_nm_${pattern.n}of${pattern.m}_${layout}_r${ROWS}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pattern, layout, bias, relu));
 }
 
-/** WGSL of kept value j's position in its group, read from `indices` at the row's `wordBase` (conv2d-nm reads the same). */
+/** WGSL of kept value j's position in its group, read from `indices` at the row's `wordBase` (conv2d-nm's walk). */
 export function nmIndexWgsl(indexBits: number, j: string): string {
   const perWord = 32 / indexBits;
   return `(indices[wordBase + (${j}) / ${perWord}u] >> (((${j}) % ${perWord}u) * ${indexBits}u)) & ${(1 << indexBits) - 1}u`;
 }
 
-function build({ n, m }: NmPattern, bias: boolean, relu: boolean): Omit<Program, 'key'> {
+function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const rows = Array.from({ length: ROWS }, (_, i) => i);
-  const taps = Array.from({ length: n }, (_, t) => t);
+  const bits = nmIndexBits(m);
+  const perWord = 32 / bits;
+  const mask = (1 << bits) - 1;
+  // The group's first column for the t-th value of word wi: constant offsets when N divides the values per word.
+  const column = (t: number) => (perWord % n === 0 ? `wi * ${(perWord / n) * m}u + ${Math.floor(t / n) * m}u` : `((wi * ${perWord}u + ${t}u) / ${n}u) * ${m}u`);
+  const fmas = rows.map((i) => `a${i} = fma(xT[c * u.batch + x${i}], w, a${i});`).join('\n      ');
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
+  // Per lane: its output o (oc clamped to a real one) and its batch rows r_i (xi clamped to a real one).
+  const lanes = layout === 'rows'
+    ? `let o = g / u.blocks;
+  if (o >= u.outF) { return; }
+  let oc = o;
+  let rowBase = (g - o * u.blocks) * ${WORKGROUP * ROWS}u + lid;
+  ${rows.map((i) => `let r${i} = rowBase + ${i * WORKGROUP}u;`).join('\n  ')}`
+    : `let og = g / u.blocks;
+  let o = og * ${WORKGROUP}u + lid;
+  let oc = min(o, u.outF - 1u);
+  let rowBase = (g - og * u.blocks) * ${ROWS}u;
+  ${rows.map((i) => `let r${i} = rowBase + ${i}u;`).join('\n  ')}`;
   const wgsl = /* wgsl */ `
-struct U { batch: u32, inF: u32, outF: u32, rowGroups: u32, wordsPerRow: u32, }
+struct U { batch: u32, inF: u32, outF: u32, blocks: u32, wordsPerRow: u32, kept: u32, }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> xT: array<f32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
 @group(0) @binding(3) var<storage, read> indices: array<u32>;
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
@@ -143,39 +180,50 @@ ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${WORKGROUP_BUILTINS}) {
   let g = ${LINEAR_WORKGROUP};
-  let o = g / u.rowGroups;
-  if (o >= u.outF) { return; }
-  let r0 = (g - o * u.rowGroups) * ${WORKGROUP * ROWS}u + lid;
+  ${lanes}
   // Rows past the batch read the last row and store nothing.
-  ${rows.map((i) => `let x${i} = min(r0 + ${i * WORKGROUP}u, u.batch - 1u) * u.inF; var a${i} = 0.0;`).join('\n  ')}
-  let groups = u.inF / ${m}u;
-  let valueBase = o * groups * ${n}u;
-  let wordBase = o * u.wordsPerRow;
-  for (var gi = 0u; gi < groups; gi++) {
-    ${taps.map((t) => `{
-      let j = gi * ${n}u + ${t}u;
-      let c = gi * ${m}u + (${nmIndexWgsl(nmIndexBits(m), 'j')});
-      let w = values[valueBase + j];
-      ${rows.map((i) => `a${i} = fma(x[x${i} + c], w, a${i});`).join('\n      ')}
+  ${rows.map((i) => `let x${i} = min(r${i}, u.batch - 1u); var a${i} = 0.0;`).join('\n  ')}
+  let valueBase = oc * u.kept;
+  let wordBase = oc * u.wordsPerRow;
+  // Whole words unrolled without checks, then the last word's values one by one.
+  let fullWords = u.kept / ${perWord}u;
+  for (var wi = 0u; wi < fullWords; wi++) {
+    let word = indices[wordBase + wi];
+    ${Array.from({ length: perWord }, (_, t) => `{
+      let c = ${column(t)} + ((word >> ${t * bits}u) & ${mask}u);
+      let w = values[valueBase + wi * ${perWord}u + ${t}u];
+      ${fmas}
     }`).join('\n    ')}
   }
+  for (var j = fullWords * ${perWord}u; j < u.kept; j++) {
+    let c = (j / ${n}u) * ${m}u + (${nmIndexWgsl(bits, 'j')});
+    let w = values[valueBase + j];
+    ${fmas}
+  }
+  if (o >= u.outF) { return; }
   let b = ${bias ? 'bias[o]' : '0.0'};
-  ${rows.map((i) => `if (r0 + ${i * WORKGROUP}u < u.batch) { out[(r0 + ${i * WORKGROUP}u) * u.outF + o] = ${relu ? `max(a${i} + b, 0.0)` : `a${i} + b`}; }`).join('\n  ')}
+  ${rows.map((i) => `if (r${i} < u.batch) { out[r${i} * u.outF + o] = ${relu ? `max(a${i} + b, 0.0)` : `a${i} + b`}; }`).join('\n  ')}
 }`;
   return { wgsl, bindings };
 }
 
-/** out [batch, outF] = x [batch, inF] @ W^T with W [outF, inF] packed N:M in `values` and `indices` (see packNm). */
+/**
+ * out [batch, outF] = x @ W^T with `xT` = x^T [inF, batch] (for batch 1 that is x itself) and W [outF, inF]
+ * packed N:M in `values` and `indices` (see packNm).
+ */
 export function matmulNm(
-  runner: KernelRunner, x: GPUBuffer, values: GPUBuffer, indices: GPUBuffer, out: GPUBuffer,
+  runner: KernelRunner, xT: GPUBuffer, values: GPUBuffer, indices: GPUBuffer, out: GPUBuffer,
   batch: number, inFeatures: number, outFeatures: number, pattern: NmPattern, options: MatmulNmOptions = {},
 ): void {
   if (![batch, inFeatures, outFeatures].every((d) => Number.isInteger(d) && d > 0)) {
     throw new Error(`matmul_nm: invalid shape batch=${batch} in=${inFeatures} out=${outFeatures}`);
   }
   if (inFeatures % pattern.m !== 0) throw new Error(`matmul_nm: in=${inFeatures} is not a multiple of M=${pattern.m} (${pattern.n}:${pattern.m})`);
-  const wordsPerRow = Math.ceil(((inFeatures / pattern.m) * pattern.n * nmIndexBits(pattern.m)) / 32);
-  const rowGroups = Math.ceil(batch / (WORKGROUP * ROWS));
-  const buffers = [x, values, indices, ...(options.bias ? [options.bias] : []), out];
-  runner.run(matmulNmProgram(pattern, options), buffers, [batch, inFeatures, outFeatures, rowGroups, wordsPerRow], foldGrid(rowGroups * outFeatures));
+  const layout = options.layout ?? matmulNmDefaultLayout(batch);
+  const kept = (inFeatures / pattern.m) * pattern.n;
+  const wordsPerRow = Math.ceil((kept * nmIndexBits(pattern.m)) / 32);
+  const blocks = layout === 'rows' ? Math.ceil(batch / (WORKGROUP * ROWS)) : Math.ceil(batch / ROWS);
+  const workgroups = layout === 'rows' ? outFeatures * blocks : Math.ceil(outFeatures / WORKGROUP) * blocks;
+  const buffers = [xT, values, indices, ...(options.bias ? [options.bias] : []), out];
+  runner.run(matmulNmProgram(pattern, layout, options), buffers, [batch, inFeatures, outFeatures, blocks, wordsPerRow, kept], foldGrid(workgroups));
 }

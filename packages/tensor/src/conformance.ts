@@ -46,7 +46,7 @@ export interface ConformanceSpecs {
   matmul_csr: CsrCase & { batch: number; inFeatures: number; outFeatures: number };
   conv2d_forward: { variant: k.Conv2dForwardVariant; shape: k.Conv2dShape; bias: boolean; relu: boolean };
   conv2d_csr: CsrCase & { shape: k.Conv2dShape };
-  matmul_nm: NmCase & { batch: number; inFeatures: number; outFeatures: number };
+  matmul_nm: NmCase & { layout: k.MatmulNmLayout; batch: number; inFeatures: number; outFeatures: number };
   conv2d_nm: NmCase & { shape: k.Conv2dShape };
   conv2d_backward_input: { shape: k.Conv2dShape };
   /** Weight gradient, optionally multiplied by a 0/1 mask. */
@@ -343,10 +343,11 @@ const KERNELS: { [K in ConformanceKernel]: KernelConformance<ConformanceSpecs[K]
   },
   matmul_nm: {
     cases: [
-      ['2:4 bias relu 33x44->29', { batch: 33, inFeatures: 44, outFeatures: 29, n: 2, m: 4, bias: true, relu: true }],
-      ['1:4 300x120->7', { batch: 300, inFeatures: 120, outFeatures: 7, n: 1, m: 4, bias: false, relu: false }],
+      ['2:4 rows bias relu 33x44->29', { layout: 'rows', batch: 33, inFeatures: 44, outFeatures: 29, n: 2, m: 4, bias: true, relu: true }],
+      ['2:4 outputs 300x120->70', { layout: 'outputs', batch: 300, inFeatures: 120, outFeatures: 70, n: 2, m: 4, bias: false, relu: false }],
+      ['1:4 rows 300x120->7', { layout: 'rows', batch: 300, inFeatures: 120, outFeatures: 7, n: 1, m: 4, bias: false, relu: false }],
       // M = 8: 4-bit indices.
-      ['3:8 bias 5x48->9', { batch: 5, inFeatures: 48, outFeatures: 9, n: 3, m: 8, bias: true, relu: false }],
+      ['3:8 outputs bias 5x48->9', { layout: 'outputs', batch: 5, inFeatures: 48, outFeatures: 9, n: 3, m: 8, bias: true, relu: false }],
     ],
     inputs: (s, i) => {
       i.uniform('x', s.batch * s.inFeatures);
@@ -357,8 +358,11 @@ const KERNELS: { [K in ConformanceKernel]: KernelConformance<ConformanceSpecs[K]
     run: (s, io) => {
       const packed = k.packNm(io.value('weight') as Float32Array, s.outFeatures, s.inFeatures, s, io.value('mask') as Float32Array);
       const out = io.output(s.batch * s.outFeatures);
+      const x = io.value('x');
+      // The kernel reads x^T [in, batch] (the op transposes on the device).
+      const xT = io.uploadData(Float32Array.from({ length: x.length }, (_, i) => x[(i % s.batch) * s.inFeatures + Math.floor(i / s.batch)]));
       const [values, indices] = [io.uploadData(packed.values), io.uploadData(asI32(packed.indices))];
-      k.matmulNm(io.runner, io.input('x'), values.buffer, indices.buffer, out.buffer, s.batch, s.inFeatures, s.outFeatures, s, { bias: io.optional('bias'), relu: s.relu });
+      k.matmulNm(io.runner, xT.buffer, values.buffer, indices.buffer, out.buffer, s.batch, s.inFeatures, s.outFeatures, s, { bias: io.optional('bias'), relu: s.relu, layout: s.layout });
       return { out };
     },
   },

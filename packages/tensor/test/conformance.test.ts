@@ -29,7 +29,7 @@ describe('the kernel conformance set', () => {
 
   it('runs the sparse (CSR and N:M) kernels within the kernel tolerance of their float64 references', async () => {
     const sparse = cases.filter((c) => ['matmul_csr', 'conv2d_csr', 'matmul_nm', 'conv2d_nm'].includes(c.spec.kernel));
-    expect(sparse.length).toBe(9);
+    expect(sparse.length).toBe(10);
     for (const c of sparse) {
       const verdict = judgeConformance(c, await runConformanceCase(c));
       expect(verdict.detail, c.name).toBe('');

@@ -68,8 +68,8 @@ function checkBias(op: string, bias: Tensor | null | undefined, out: number, wha
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== out)) throw new Error(`${op}: bias [${bias.shape}] does not match ${out} outputs (${what})`);
 }
 
-/** x [batch, in] -> x @ W^T + bias, then the activation, with W [out, in] packed N:M. Inference only. */
-export function nmLinear(x: Tensor, weight: NmWeight, bias?: Tensor | null, options: { activation?: 'relu' } = {}): Tensor {
+/** x [batch, in] -> x @ W^T + bias, then the activation, with W [out, in] packed N:M (`layout`: the kernel's, by default by batch size). Inference only. */
+export function nmLinear(x: Tensor, weight: NmWeight, bias?: Tensor | null, options: { activation?: 'relu'; layout?: k.MatmulNmLayout } = {}): Tensor {
   const what = `x [${x.shape}] and ${weight.label}`;
   checkF32('nmLinear', [['x', x], ['bias', bias]]);
   if (weight.shape.length !== 2) throw new Error(`nmLinear: needs a linear weight, got ${weight.label}`);
@@ -79,8 +79,13 @@ export function nmLinear(x: Tensor, weight: NmWeight, bias?: Tensor | null, opti
   const relu = checkActivation('nmLinear', options.activation);
   checkInferenceOnly('nmLinear', [x, bias]);
   const batch = x.shape[0];
+  const { runner } = runtime();
   const out = empty([batch, outFeatures], 'f32', `nmLinear([${x.shape}], ${weight.label})`);
-  k.matmulNm(runtime().runner, x.buffer, weight.values.buffer, weight.indices.buffer, out.buffer, batch, inFeatures, outFeatures, weight.pattern, { bias: bias?.buffer, relu });
+  // The kernel reads x^T; for one row that is x itself.
+  const xT = batch === 1 ? null : empty([inFeatures, batch], 'f32', `nmLinear x^T [${inFeatures},${batch}]`);
+  if (xT) k.transpose(runner, x.buffer, xT.buffer, batch, inFeatures);
+  k.matmulNm(runner, (xT ?? x).buffer, weight.values.buffer, weight.indices.buffer, out.buffer, batch, inFeatures, outFeatures, weight.pattern, { bias: bias?.buffer, relu, layout: options.layout });
+  xT?.dispose();
   return out;
 }
 
