@@ -8,10 +8,10 @@
  * bits, each row starting a new u32 (`wordsPerRow`). 2:4 reads half of W's values plus 1/16 of a word per value,
  * where CSR reads two words (column, value) per nonzero.
  *
- * The kernel reads x transposed ([in, batch]), so that lanes over batch rows load one value's inputs as a vector
- * (matmul-csr's lanes gather them from rows in*4 bytes apart, which CPU drivers pay for per lane). It walks one
- * u32 of indices at a time, unrolled over its 32 / indexBits values; N and M are compiled in, so the index
- * arithmetic is shifts, masks and constants. Two layouts (MATMUL_NM_LAYOUTS) suit large and small batches.
+ * The kernel walks one u32 of indices at a time, unrolled over its 32 / indexBits values; N and M are compiled in,
+ * so the index arithmetic is shifts, masks and constants. Two layouts (MATMUL_NM_LAYOUTS) suit large and small
+ * batches. x stays row-major: each lane walking its own row reuses a cache line for ~8 values on CPU drivers,
+ * where reading x^T (a vector across lanes per value, tried) touched a new line per value and measured 3x slower.
  */
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
 import { cachedProgram } from './program-cache.js';
@@ -111,7 +111,7 @@ export function unpackNm(packed: NmPacked): Float32Array {
 
 /**
  * How lanes cover the product. 'rows': a workgroup per output o and 256 batch rows, the walk over o's values
- * uniform and each value's input read as a vector across lanes (contiguous in x^T); for large batches. 'outputs':
+ * uniform (one load per SIMD vector on CPU drivers), as matmul-csr's; for large batches. 'outputs':
  * a lane per output and ROWS batch rows per workgroup, each lane walking its own row (gathers); for small batches,
  * where 'rows' would leave all but one lane of 64 idle.
  */
@@ -155,7 +155,7 @@ function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu:
   const mask = (1 << bits) - 1;
   // The group's first column for the t-th value of word wi: constant offsets when N divides the values per word.
   const column = (t: number) => (perWord % n === 0 ? `wi * ${(perWord / n) * m}u + ${Math.floor(t / n) * m}u` : `((wi * ${perWord}u + ${t}u) / ${n}u) * ${m}u`);
-  const fmas = rows.map((i) => `a${i} = fma(xT[c * u.batch + x${i}], w, a${i});`).join('\n      ');
+  const fmas = rows.map((i) => `a${i} = fma(x[x${i} + c], w, a${i});`).join('\n      ');
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
   // Per lane: its output o (oc clamped to a real one) and its batch rows r_i (xi clamped to a real one).
   const lanes = layout === 'rows'
@@ -172,7 +172,7 @@ function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu:
   const wgsl = /* wgsl */ `
 struct U { batch: u32, inF: u32, outF: u32, blocks: u32, wordsPerRow: u32, kept: u32, }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> xT: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
 @group(0) @binding(3) var<storage, read> indices: array<u32>;
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
@@ -182,7 +182,7 @@ fn main(${WORKGROUP_BUILTINS}) {
   let g = ${LINEAR_WORKGROUP};
   ${lanes}
   // Rows past the batch read the last row and store nothing.
-  ${rows.map((i) => `let x${i} = min(r${i}, u.batch - 1u); var a${i} = 0.0;`).join('\n  ')}
+  ${rows.map((i) => `let x${i} = min(r${i}, u.batch - 1u) * u.inF; var a${i} = 0.0;`).join('\n  ')}
   let valueBase = oc * u.kept;
   let wordBase = oc * u.wordsPerRow;
   // Whole words unrolled without checks, then the last word's values one by one.
@@ -207,12 +207,9 @@ fn main(${WORKGROUP_BUILTINS}) {
   return { wgsl, bindings };
 }
 
-/**
- * out [batch, outF] = x @ W^T with `xT` = x^T [inF, batch] (for batch 1 that is x itself) and W [outF, inF]
- * packed N:M in `values` and `indices` (see packNm).
- */
+/** out [batch, outF] = x [batch, inF] @ W^T with W [outF, inF] packed N:M in `values` and `indices` (see packNm). */
 export function matmulNm(
-  runner: KernelRunner, xT: GPUBuffer, values: GPUBuffer, indices: GPUBuffer, out: GPUBuffer,
+  runner: KernelRunner, x: GPUBuffer, values: GPUBuffer, indices: GPUBuffer, out: GPUBuffer,
   batch: number, inFeatures: number, outFeatures: number, pattern: NmPattern, options: MatmulNmOptions = {},
 ): void {
   if (![batch, inFeatures, outFeatures].every((d) => Number.isInteger(d) && d > 0)) {
@@ -224,6 +221,6 @@ export function matmulNm(
   const wordsPerRow = Math.ceil((kept * nmIndexBits(pattern.m)) / 32);
   const blocks = layout === 'rows' ? Math.ceil(batch / (WORKGROUP * ROWS)) : Math.ceil(batch / ROWS);
   const workgroups = layout === 'rows' ? outFeatures * blocks : Math.ceil(outFeatures / WORKGROUP) * blocks;
-  const buffers = [xT, values, indices, ...(options.bias ? [options.bias] : []), out];
+  const buffers = [x, values, indices, ...(options.bias ? [options.bias] : []), out];
   runner.run(matmulNmProgram(pattern, layout, options), buffers, [batch, inFeatures, outFeatures, blocks, wordsPerRow, kept], foldGrid(workgroups));
 }

@@ -358,11 +358,8 @@ const KERNELS: { [K in ConformanceKernel]: KernelConformance<ConformanceSpecs[K]
     run: (s, io) => {
       const packed = k.packNm(io.value('weight') as Float32Array, s.outFeatures, s.inFeatures, s, io.value('mask') as Float32Array);
       const out = io.output(s.batch * s.outFeatures);
-      const x = io.value('x');
-      // The kernel reads x^T [in, batch] (the op transposes on the device).
-      const xT = io.uploadData(Float32Array.from({ length: x.length }, (_, i) => x[(i % s.batch) * s.inFeatures + Math.floor(i / s.batch)]));
       const [values, indices] = [io.uploadData(packed.values), io.uploadData(asI32(packed.indices))];
-      k.matmulNm(io.runner, xT.buffer, values.buffer, indices.buffer, out.buffer, s.batch, s.inFeatures, s.outFeatures, s, { bias: io.optional('bias'), relu: s.relu, layout: s.layout });
+      k.matmulNm(io.runner, io.input('x'), values.buffer, indices.buffer, out.buffer, s.batch, s.inFeatures, s.outFeatures, s, { bias: io.optional('bias'), relu: s.relu, layout: s.layout });
       return { out };
     },
   },

@@ -79,13 +79,8 @@ export function nmLinear(x: Tensor, weight: NmWeight, bias?: Tensor | null, opti
   const relu = checkActivation('nmLinear', options.activation);
   checkInferenceOnly('nmLinear', [x, bias]);
   const batch = x.shape[0];
-  const { runner } = runtime();
   const out = empty([batch, outFeatures], 'f32', `nmLinear([${x.shape}], ${weight.label})`);
-  // The kernel reads x^T; for one row that is x itself.
-  const xT = batch === 1 ? null : empty([inFeatures, batch], 'f32', `nmLinear x^T [${inFeatures},${batch}]`);
-  if (xT) k.transpose(runner, x.buffer, xT.buffer, batch, inFeatures);
-  k.matmulNm(runner, (xT ?? x).buffer, weight.values.buffer, weight.indices.buffer, out.buffer, batch, inFeatures, outFeatures, weight.pattern, { bias: bias?.buffer, relu, layout: options.layout });
-  xT?.dispose();
+  k.matmulNm(runtime().runner, x.buffer, weight.values.buffer, weight.indices.buffer, out.buffer, batch, inFeatures, outFeatures, weight.pattern, { bias: bias?.buffer, relu, layout: options.layout });
   return out;
 }
 
