@@ -8,8 +8,9 @@
  * bits, each row starting a new u32 (`wordsPerRow`). 2:4 reads half of W's values plus 1/16 of a word per value,
  * where CSR reads two words (column, value) per nonzero.
  *
- * The kernel walks one u32 of indices at a time, unrolled over its 32 / indexBits values; N and M are compiled in,
- * so the index arithmetic is shifts, masks and constants. Two layouts (MATMUL_NM_LAYOUTS) suit large and small
+ * The kernel walks the groups of M, unrolled over the N values of each; N and M are compiled in, so the index
+ * arithmetic is shifts, masks and constant divisions (walking a whole u32 of indices at a time, unrolled over its
+ * 16 values, measured 2x slower on lavapipe). Two layouts (MATMUL_NM_LAYOUTS) suit large and small
  * batches. x stays row-major: each lane walking its own row reuses a cache line for ~8 values on CPU drivers,
  * where reading x^T (a vector across lanes per value, tried) touched a new line per value and measured 3x slower.
  */
@@ -142,7 +143,7 @@ export function matmulNmProgram(pattern: NmPattern, layout: MatmulNmLayout, opti
   return cachedProgram(`matmul_nm_${pattern.n}of${pattern.m}_${layout}_r${ROWS}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pattern, layout, bias, relu));
 }
 
-/** WGSL of kept value j's position in its group, read from `indices` at the row's `wordBase` (conv2d-nm's walk). */
+/** WGSL of kept value j's position in its group, read from `indices` at the row's `wordBase` (conv2d-nm's walk too). */
 export function nmIndexWgsl(indexBits: number, j: string): string {
   const perWord = 32 / indexBits;
   return `(indices[wordBase + (${j}) / ${perWord}u] >> (((${j}) % ${perWord}u) * ${indexBits}u)) & ${(1 << indexBits) - 1}u`;
@@ -151,10 +152,6 @@ export function nmIndexWgsl(indexBits: number, j: string): string {
 function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const bits = nmIndexBits(m);
-  const perWord = 32 / bits;
-  const mask = (1 << bits) - 1;
-  // The group's first column for the t-th value of word wi: constant offsets when N divides the values per word.
-  const column = (t: number) => (perWord % n === 0 ? `wi * ${(perWord / n) * m}u + ${Math.floor(t / n) * m}u` : `((wi * ${perWord}u + ${t}u) / ${n}u) * ${m}u`);
   const fmas = rows.map((i) => `a${i} = fma(x[x${i} + c], w, a${i});`).join('\n      ');
   const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
   // Per lane: its output o (oc clamped to a real one) and its batch rows r_i (xi clamped to a real one).
@@ -185,20 +182,13 @@ fn main(${WORKGROUP_BUILTINS}) {
   ${rows.map((i) => `let x${i} = min(r${i}, u.batch - 1u) * u.inF; var a${i} = 0.0;`).join('\n  ')}
   let valueBase = oc * u.kept;
   let wordBase = oc * u.wordsPerRow;
-  // Whole words unrolled without checks, then the last word's values one by one.
-  let fullWords = u.kept / ${perWord}u;
-  for (var wi = 0u; wi < fullWords; wi++) {
-    let word = indices[wordBase + wi];
-    ${Array.from({ length: perWord }, (_, t) => `{
-      let c = ${column(t)} + ((word >> ${t * bits}u) & ${mask}u);
-      let w = values[valueBase + wi * ${perWord}u + ${t}u];
+  for (var gi = 0u; gi < u.inF / ${m}u; gi++) {
+    ${Array.from({ length: n }, (_, t) => `{
+      let j = gi * ${n}u + ${t}u;
+      let c = gi * ${m}u + (${nmIndexWgsl(bits, 'j')});
+      let w = values[valueBase + j];
       ${fmas}
     }`).join('\n    ')}
-  }
-  for (var j = fullWords * ${perWord}u; j < u.kept; j++) {
-    let c = (j / ${n}u) * ${m}u + (${nmIndexWgsl(bits, 'j')});
-    let w = values[valueBase + j];
-    ${fmas}
   }
   if (o >= u.outF) { return; }
   let b = ${bias ? 'bias[o]' : '0.0'};
