@@ -9,10 +9,11 @@
  * where CSR reads two words (column, value) per nonzero.
  *
  * The kernel walks the groups of M, unrolled over the N values of each; N and M are compiled in, so the index
- * arithmetic is shifts, masks and constant divisions (walking a whole u32 of indices at a time, unrolled over its
- * 16 values, measured 2x slower on lavapipe). Two layouts (MATMUL_NM_LAYOUTS) suit large and small
- * batches. x stays row-major: each lane walking its own row reuses a cache line for ~8 values on CPU drivers,
- * where reading x^T (a vector across lanes per value, tried) touched a new line per value and measured 3x slower.
+ * arithmetic is shifts, masks and constant divisions. Two layouts (MATMUL_NM_LAYOUTS) suit large and small
+ * batches. Tried and dropped (slower against CSR in `npm run bench -- --only nm` on lavapipe, 2 to 3x, though not
+ * A/B'd one at a time on the loaded host): reading x^T so that lanes load a value's inputs as one vector (each
+ * lane walking its own row of x reuses a cache line for several values), and walking a whole u32 of indices at a
+ * time, unrolled over its 16 values.
  */
 import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
 import { cachedProgram } from './program-cache.js';
@@ -118,7 +119,7 @@ export function unpackNm(packed: NmPacked): Float32Array {
  */
 export const MATMUL_NM_LAYOUTS = ['rows', 'outputs'] as const;
 export type MatmulNmLayout = (typeof MATMUL_NM_LAYOUTS)[number];
-/** The default layout is 'rows' from this batch size on (measured with `npm run bench -- --only nm`). */
+/** The default layout is 'rows' from this batch size on (the bench measures batch 1, where 'outputs' wins, and 256, where 'rows' does; the crossover between them is a guess). */
 export const MATMUL_NM_ROWS_FROM_BATCH = 64;
 
 export interface MatmulNmOptions {
