@@ -1,7 +1,7 @@
 /** The bench's flags. */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['cold', 'ceilings', 'kernels', 'layers', 'lenet', 'zoo', 'profile', 'tfjs', 'wasm', 'torch', 'sparsity'] as const;
+export const SECTIONS = ['cold', 'ceilings', 'kernels', 'layers', 'lenet', 'zoo', 'profile', 'tfjs', 'wasm', 'torch', 'sparsity', 'nm'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {

@@ -16,7 +16,7 @@ import { calibrated, type TimingOptions } from './timing.js';
 const SHAPES: [number, number, number, number][] = [[64, 16, 32, 32], [128, 64, 8, 8]];
 
 /** calibrated() of each workload in turn, `rounds` times; the best of each, in milliseconds per run. */
-async function inTurns(runner: KernelRunner, workloads: Record<string, () => void>, timing: TimingOptions, rounds: number): Promise<Record<string, number>> {
+export async function inTurns(runner: KernelRunner, workloads: Record<string, () => void>, timing: TimingOptions, rounds: number): Promise<Record<string, number>> {
   const best: Record<string, number> = {};
   for (let r = 0; r < rounds; r++) {
     for (const [name, run] of Object.entries(workloads)) best[name] = Math.min(best[name] ?? Infinity, await calibrated(runner, run, timing));

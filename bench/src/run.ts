@@ -15,6 +15,7 @@ import { measureLayerOps } from './layer-ops.js';
 import { profileTrainingStep, syntheticBatch, timeInference, timeTraining, type KernelProfile, type StepCounts, type WorkloadTiming } from './lenet.js';
 import { measurePeers, type PeerResults } from './peers.js';
 import { measureSparsity, type SparsityResults } from './sparsity.js';
+import { measureNm } from './nm.js';
 import { measureZoo } from './zoo.js';
 import { Table, type WorkloadRow } from './table.js';
 import { reportTargets } from './targets.js';
@@ -85,6 +86,7 @@ async function main(args: BenchArgs): Promise<void> {
 
   let sparsity: SparsityResults | null = null;
   if (args.only.has('sparsity')) sparsity = await measureSparsity(table, { quick: args.quick, checkpoint: args.checkpoint, limit: args.limit, timing });
+  if (args.only.has('nm')) await measureNm(table, { quick: args.quick });
 
   reportTargets(table, { ceilings, kernels, ours, profile, workloads: table.workloads, sparsity, trainFlopPerImage: flop.train });
   table.note(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -128,7 +128,7 @@ describe('the page in Chromium on SwiftShader', () => {
   it('runs a fixed conformance list covering every kernel and variant', () => {
     const cases = conformanceCases();
     const kernels = new Set(cases.map((c) => c.spec.kernel));
-    for (const kernel of ['matmul', 'matmul_csr', 'conv2d_forward', 'conv2d_csr', 'conv2d_backward_input', 'conv2d_backward_weight', 'maxpool2d_forward',
+    for (const kernel of ['matmul', 'matmul_csr', 'matmul_nm', 'conv2d_forward', 'conv2d_csr', 'conv2d_nm', 'conv2d_backward_input', 'conv2d_backward_weight', 'maxpool2d_forward',
       'maxpool2d_backward', 'relu', 'relu_backward', 'softmax_cross_entropy', 'count_correct', 'adam', 'sgd', 'sum_axes', 'fill', 'binary', 'transpose', 'scale',
       'avgpool2d_forward', 'avgpool2d_backward', 'add_relu', 'dropout', 'batchnorm_statistics', 'batchnorm_eval_statistics', 'batchnorm_normalize',
       'batchnorm_backward_reduce', 'batchnorm_backward_input', 'batchnorm_backward_input_eval'] as const) {

@@ -50,22 +50,17 @@ export function packConv2dTaps(weight: Float32Array, shape: readonly [number, nu
   return { tapStart, taps: Uint32Array.from(pairs), nonzeros: pairs.length / 2 };
 }
 
-/** Adjacent outputs per lane, and whether the shape needs bounds checks. */
-function csrLayout(shape: Conv2dShape): { pixels: number; padded: boolean } {
+/** Adjacent outputs per lane, and whether the shape needs bounds checks (conv2d-nm lays its lanes out alike). */
+export function conv2dTapLayout(shape: Conv2dShape): { pixels: number; padded: boolean } {
   return { pixels: evenBlockSize(conv2dOutputSize(shape).ow, MAX_PIXELS), padded: shape.padH > 0 || shape.padW > 0 };
 }
 
-/** The program `conv2dCsr` runs for this shape and these options. */
-export function conv2dCsrProgram(shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
-  const { pixels, padded } = csrLayout(shape);
-  const bias = !!options.bias;
-  const relu = !!options.relu;
-  return cachedProgram(`conv2d_csr_p${pixels}${padded ? '_padded' : ''}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pixels, padded, bias, relu));
-}
-
-function build(pixels: number, padded: boolean, bias: boolean, relu: boolean): Omit<Program, 'key'> {
-  const P = pixels;
-  const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
+/**
+ * WGSL of one tap (input channel `c`, offsets `ky`, `kx`, value `w` in scope) applied to a lane's `pixels` outputs:
+ * per lane the columns (`columns(j)`, once), per tap the input row (`rowOf`) and the fma per pixel (`load(j)`).
+ * Shared with conv2d-nm, which walks the same lanes over a different weight format.
+ */
+export function conv2dTapWgsl(padded: boolean): { columns: (j: number) => string; rowOf: string; load: (j: number) => string } {
   // Per tap: the input row under output row oy, and per pixel the column; padded shapes check both.
   const load = padded
     ? (j: number) => `a${j} = fma(select(0.0, x[plane + u32(clamp(iy, 0, i32(u.h) - 1)) * u.w + u32(clamp(ix${j} + i32(kx), 0, i32(u.w) - 1))], rowOk && ix${j} + i32(kx) >= 0 && ix${j} + i32(kx) < i32(u.w)), w, a${j});`
@@ -78,6 +73,21 @@ function build(pixels: number, padded: boolean, bias: boolean, relu: boolean): O
     let rowOk = iy >= 0 && iy < i32(u.h);
     let plane = image + c * u.h * u.w;`
     : `let row = image + (c * u.h + oy * u.sh + ky) * u.w + kx;`;
+  return { columns, rowOf, load };
+}
+
+/** The program `conv2dCsr` runs for this shape and these options. */
+export function conv2dCsrProgram(shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
+  const { pixels, padded } = conv2dTapLayout(shape);
+  const bias = !!options.bias;
+  const relu = !!options.relu;
+  return cachedProgram(`conv2d_csr_p${pixels}${padded ? '_padded' : ''}${bias ? '_bias' : ''}${relu ? '_relu' : ''}`, () => build(pixels, padded, bias, relu));
+}
+
+function build(pixels: number, padded: boolean, bias: boolean, relu: boolean): Omit<Program, 'key'> {
+  const P = pixels;
+  const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
+  const { columns, rowOf, load } = conv2dTapWgsl(padded);
   const wgsl = /* wgsl */ `
 struct U { ${CONV2D_UNIFORM_FIELDS} blocksPerRow: u32, pixelGroups: u32, }
 @group(0) @binding(0) var<uniform> u: U;
@@ -126,7 +136,7 @@ fn main(${WORKGROUP_BUILTINS}) {
 export function conv2dCsr(runner: KernelRunner, x: GPUBuffer, tapStart: GPUBuffer, taps: GPUBuffer, out: GPUBuffer, shape: Conv2dShape, options: Conv2dForwardOptions = {}): void {
   checkConv2dShape('conv2d_csr', shape);
   const { oh, ow } = conv2dOutputSize(shape);
-  const { pixels } = csrLayout(shape);
+  const { pixels } = conv2dTapLayout(shape);
   const blocksPerRow = Math.ceil(ow / pixels);
   const pixelGroups = Math.ceil((shape.n * oh * blocksPerRow) / WORKGROUP);
   const buffers = [x, tapStart, taps, ...(options.bias ? [options.bias] : []), out];

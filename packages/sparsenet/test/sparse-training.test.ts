@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '@sparsenet/tensor';
 import {
-  computeMasks, dropAndGrow, isUpdateStep, layerBudgets, layerDensities, nmLayerMasks, nmMask, parseNmPattern, rigLDropFraction, rigLGrowScore, setGrowScore, type PrunableLayer,
+  computeMasks, dropAndGrow, gradualSchedule, isUpdateStep, layerBudgets, layerDensities, nmKeptPerGroup, nmLayerMasks, nmMask, parseNmPattern, parseTrainArgs, rigLDropFraction, rigLGrowScore,
+  setGrowScore, type PrunableLayer,
 } from '@sparsenet/sparsenet';
 
 const random = new Random(7);
@@ -140,10 +141,53 @@ describe('the nm pruner in the registry', () => {
   it('is found by name, masks every layer M divides and warns naming the others', () => {
     const layers = [layer('conv1', [6, 3, 5, 5]), layer('fc1', [8, 16]), layer('fc2', [4, 8])];
     const lines: string[] = [];
-    const masks = computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '1:4' }, log: (line) => lines.push(line) });
+    const masks = computeMasks('nm', layers, { sparsity: 0.75, seed: 0, options: { nm: '1:4' }, log: (line) => lines.push(line) });
     expect(masks.map((m) => m.mask.reduce((a, b) => a + b, 0))).toEqual([150 * 3, 8 * 16 / 4, 4 * 8 / 4]);
     expect(lines).toEqual(['pruner nm: 1:4 leaves conv1 (75) dense: input dimension not a multiple of 4']);
-    expect(() => computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '2:4', layers: 'conv1' } })).toThrow(/layer 'conv1' \[6,3,5,5\] was named, but its input dimension 75 is not a multiple of 4/);
-    expect(() => computeMasks('nm', layers, { sparsity: 0, seed: 0, options: { pattern: '3:2' } })).toThrow(/pruner nm: pattern 3:2: N must be at least 1 and below M/);
+    expect(() => computeMasks('nm', layers, { sparsity: 0.5, seed: 0, options: { nm: '2:4', nmLayers: 'conv1' } })).toThrow(/--nm-layers: layer 'conv1' \[6,3,5,5\] was named, but its input dimension 75 is not a multiple of 4 \(--nm 2:4\)/);
+    expect(() => computeMasks('nm', layers, { sparsity: 0.5, seed: 0, options: { nm: '3:2' } })).toThrow(/--nm 3:2: N must be at least 1 and below M/);
+  });
+
+  it('gradual: the events step the kept count per group down from M to N, each time the largest among those kept', () => {
+    expect([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.9].map((s) => nmKeptPerGroup({ n: 2, m: 4 }, s))).toEqual([4, 4, 3, 3, 2, 2, 2]);
+    const schedule = gradualSchedule({ finalSparsity: 0.5, startStep: 0, frequency: 1, pruningSteps: 4 });
+    let fc = layer('fc', [6, 16]);
+    const kept: number[] = [];
+    for (const event of schedule.events) {
+      const [{ mask }] = computeMasks('nm', [fc], { sparsity: event.sparsity, seed: 0, options: {} });
+      const perGroup = new Set<number>();
+      for (let g = 0; g < mask.length; g += 4) {
+        const group = [0, 1, 2, 3].map((i) => g + i);
+        const alive = group.filter((i) => mask[i]);
+        perGroup.add(alive.length);
+        // The survivors are the largest of the group among those the previous mask kept.
+        const before = group.filter((i) => fc.mask[i]).sort((a, b) => Math.abs(fc.weight[b]) - Math.abs(fc.weight[a]));
+        expect(alive.sort()).toEqual(before.slice(0, alive.length).sort());
+      }
+      expect(perGroup.size).toBe(1);
+      kept.push([...perGroup][0]);
+      fc = { ...fc, mask };
+    }
+    expect(kept[0]).toBe(4);
+    expect(kept.at(-1)).toBe(2);
+    expect(kept).toContain(3);
+    expect(kept).toEqual([...kept].sort((a, b) => b - a));
+  });
+});
+
+describe('npm run train --nm', () => {
+  it('is sugar for --pruner nm on the masked model, at the sparsity of the pattern', () => {
+    const { config } = parseTrainArgs(['--nm', '1:4', '--nm-layers', 'fc1,fc2', '--schedule', 'gradual']);
+    expect([config.pruner, config.model, config.nm, config.nmLayers, config.sparsity, config.schedule]).toEqual(['nm', 'sparsenet', '1:4', 'fc1,fc2', 0.75, 'gradual']);
+    expect(parseTrainArgs(['--pruner', 'nm']).config).toMatchObject({ pruner: 'nm', nm: '2:4', sparsity: 0.5, model: 'sparsenet' });
+    expect(parseTrainArgs(['--nm-layers', 'fc1']).config).toMatchObject({ pruner: 'nm', nm: '2:4', nmLayers: 'fc1' });
+  });
+
+  it('refuses bad input naming the flag', () => {
+    expect(() => parseTrainArgs(['--nm', '4:2'])).toThrow("train: --nm 4:2: N must be at least 1 and below M");
+    expect(() => parseTrainArgs(['--nm', '2:2'])).toThrow("train: --nm 2:2: N must be at least 1 and below M");
+    expect(() => parseTrainArgs(['--nm', 'half'])).toThrow("train: --nm must look like N:M (e.g. 2:4), got 'half'");
+    expect(() => parseTrainArgs(['--nm', '2:4', '--sparsity', '0.9'])).toThrow('train: --sparsity 0.9 does not fit --nm 2:4, whose sparsity is 0.5 (leave --sparsity out with --nm)');
+    expect(() => parseTrainArgs(['--pruner', 'magnitude', '--nm', '2:4'])).toThrow('train: --nm and --nm-layers go with --pruner nm, not --pruner magnitude');
   });
 });

@@ -32,12 +32,22 @@ export interface CsrCase {
   relu: boolean;
 }
 
+/** An N:M kernel's weight keeps N of every M along its input dimension (a seeded mask; some groups keep fewer). */
+export interface NmCase {
+  n: number;
+  m: number;
+  bias: boolean;
+  relu: boolean;
+}
+
 /** The spec of each kernel's cases, by kernel name. */
 export interface ConformanceSpecs {
   matmul: MatmulCase;
   matmul_csr: CsrCase & { batch: number; inFeatures: number; outFeatures: number };
   conv2d_forward: { variant: k.Conv2dForwardVariant; shape: k.Conv2dShape; bias: boolean; relu: boolean };
   conv2d_csr: CsrCase & { shape: k.Conv2dShape };
+  matmul_nm: NmCase & { layout: k.MatmulNmLayout; batch: number; inFeatures: number; outFeatures: number };
+  conv2d_nm: NmCase & { shape: k.Conv2dShape };
   conv2d_backward_input: { shape: k.Conv2dShape };
   /** Weight gradient, optionally multiplied by a 0/1 mask. */
   conv2d_backward_weight: { shape: k.Conv2dShape; mask: boolean };
@@ -109,6 +119,20 @@ class Inputs {
   /** 0/1 values, ones with probability `density`. */
   mask(name: string, n: number, density = 2 / 3): void {
     this.values[name] = Float32Array.from({ length: n }, () => (this.random.next() < density ? 1 : 0));
+  }
+  /** A 0/1 mask [rows, cols] keeping N random positions of every M along cols, one kept less in about a tenth of the groups. */
+  nmMask(name: string, rows: number, cols: number, n: number, m: number): void {
+    const mask = new Float32Array(rows * cols);
+    for (let g = 0; g < mask.length; g += m) {
+      const order = Array.from({ length: m }, (_, i) => i);
+      for (let i = m - 1; i > 0; i--) {
+        const j = this.random.int(i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      const kept = this.random.next() < 0.1 ? n - 1 : n;
+      for (let t = 0; t < kept; t++) mask[g + order[t]] = 1;
+    }
+    this.values[name] = mask;
   }
   ints(name: string, n: number, below: number): void {
     this.values[name] = Int32Array.from({ length: n }, () => this.random.int(below));
@@ -235,7 +259,7 @@ function matmulCases(): [string, MatmulCase][] {
   });
 }
 
-/** CSR indices (u32) as i32 tensors, as the sparse ops keep them. */
+/** Sparse indices (u32) as i32 tensors, as the sparse ops keep them. */
 const asI32 = (a: Uint32Array) => new Int32Array(a.buffer, a.byteOffset, a.length);
 
 const KERNELS: { [K in ConformanceKernel]: KernelConformance<ConformanceSpecs[K]> } = {
@@ -314,6 +338,49 @@ const KERNELS: { [K in ConformanceKernel]: KernelConformance<ConformanceSpecs[K]
       const out = io.output(convOutputs(s.shape));
       const [tapStart, entries] = [io.uploadData(asI32(taps.tapStart)), io.uploadData(asI32(taps.taps))];
       k.conv2dCsr(io.runner, io.input('x'), tapStart.buffer, entries.buffer, out.buffer, s.shape, { bias: io.optional('bias'), relu: s.relu });
+      return { out };
+    },
+  },
+  matmul_nm: {
+    cases: [
+      ['2:4 rows bias relu 33x44->29', { layout: 'rows', batch: 33, inFeatures: 44, outFeatures: 29, n: 2, m: 4, bias: true, relu: true }],
+      ['2:4 outputs 300x120->70', { layout: 'outputs', batch: 300, inFeatures: 120, outFeatures: 70, n: 2, m: 4, bias: false, relu: false }],
+      ['1:4 rows 300x120->7', { layout: 'rows', batch: 300, inFeatures: 120, outFeatures: 7, n: 1, m: 4, bias: false, relu: false }],
+      // M = 8: 4-bit indices.
+      ['3:8 outputs bias 5x48->9', { layout: 'outputs', batch: 5, inFeatures: 48, outFeatures: 9, n: 3, m: 8, bias: true, relu: false }],
+    ],
+    inputs: (s, i) => {
+      i.uniform('x', s.batch * s.inFeatures);
+      i.uniform('weight', s.outFeatures * s.inFeatures);
+      i.nmMask('mask', s.outFeatures, s.inFeatures, s.n, s.m);
+      if (s.bias) i.uniform('bias', s.outFeatures);
+    },
+    run: (s, io) => {
+      const packed = k.packNm(io.value('weight') as Float32Array, s.outFeatures, s.inFeatures, s, io.value('mask') as Float32Array);
+      const out = io.output(s.batch * s.outFeatures);
+      const [values, indices] = [io.uploadData(packed.values), io.uploadData(asI32(packed.indices))];
+      k.matmulNm(io.runner, io.input('x'), values.buffer, indices.buffer, out.buffer, s.batch, s.inFeatures, s.outFeatures, s, { bias: io.optional('bias'), relu: s.relu, layout: s.layout });
+      return { out };
+    },
+  },
+  conv2d_nm: {
+    cases: [
+      [`2:4 bias relu ${convName(CONV_SHAPES.odd)}`, { shape: CONV_SHAPES.odd, n: 2, m: 4, bias: true, relu: true }],
+      [`2:4 ${convName(CONV_SHAPES.strided)}`, { shape: CONV_SHAPES.strided, n: 2, m: 4, bias: false, relu: false }],
+    ],
+    inputs: (s, i) => {
+      const { o, c, kh, kw } = s.shape;
+      i.uniform('x', s.shape.n * c * s.shape.h * s.shape.w);
+      i.uniform('weight', convWeights(s.shape));
+      i.nmMask('mask', o, c * kh * kw, s.n, s.m);
+      if (s.bias) i.uniform('bias', o);
+    },
+    run: (s, io) => {
+      const { o, c, kh, kw } = s.shape;
+      const packed = k.packNm(io.value('weight') as Float32Array, o, c * kh * kw, s, io.value('mask') as Float32Array);
+      const out = io.output(convOutputs(s.shape));
+      const [values, indices] = [io.uploadData(packed.values), io.uploadData(asI32(packed.indices))];
+      k.conv2dNm(io.runner, io.input('x'), values.buffer, indices.buffer, out.buffer, s.shape, s, { bias: io.optional('bias'), relu: s.relu });
       return { out };
     },
   },

@@ -19,6 +19,7 @@ export * from './ops/running.js';
 export * from './ops/matmul.js';
 export * from './ops/sparse-linear.js';
 export * from './ops/sparse-conv.js';
+export * from './ops/nm-sparse.js';
 export * from './ops/batchnorm.js';
 export * from './ops/dropout.js';
 export { denseWeightGradients } from './ops/weight-gradients.js';

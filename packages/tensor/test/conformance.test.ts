@@ -13,7 +13,7 @@ describe('the kernel conformance set', () => {
 
   it('has every kernel, stable unique names, and matmul cases covering every pair of variant, layout, epilogue flag and alignment', () => {
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
-    expect(new Set(cases.map((c) => c.spec.kernel)).size).toBe(29);
+    expect(new Set(cases.map((c) => c.spec.kernel)).size).toBe(31);
     const rows = cases.flatMap((c) => (c.spec.kernel === 'matmul' ? [c.spec as MatmulSpec] : [])).map((s) => ({
       variant: s.variant, layout: `${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`, bias: s.bias, relu: s.relu, maskB: s.maskB, maskOut: s.maskOut,
       accumulate: s.accumulate, aligned: [s.m, s.k, s.n].map((d) => d % 4 === 0).join(),
@@ -27,9 +27,9 @@ describe('the kernel conformance set', () => {
     expect(missingPairs(factors, rows)).toEqual([]);
   });
 
-  it('runs the sparse (CSR) kernels within the kernel tolerance of their float64 references', async () => {
-    const sparse = cases.filter((c) => c.spec.kernel === 'matmul_csr' || c.spec.kernel === 'conv2d_csr');
-    expect(sparse.length).toBe(4);
+  it('runs the sparse (CSR and N:M) kernels within the kernel tolerance of their float64 references', async () => {
+    const sparse = cases.filter((c) => ['matmul_csr', 'conv2d_csr', 'matmul_nm', 'conv2d_nm'].includes(c.spec.kernel));
+    expect(sparse.length).toBe(10);
     for (const c of sparse) {
       const verdict = judgeConformance(c, await runConformanceCase(c));
       expect(verdict.detail, c.name).toBe('');

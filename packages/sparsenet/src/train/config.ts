@@ -6,13 +6,14 @@ import { parseArgs } from 'node:util';
 import { parseStructures } from '../prune/structured.js';
 import { DYNAMIC_METHODS, isDynamicMethod, type DynamicMethod } from '../sparse-training/dynamic-config.js';
 import type { DensityDistribution } from '../sparse-training/densities.js';
+import { parseNmPattern } from '../sparse-training/nm.js';
 import { LAYOUTS, NORMALIZE_MODES, type Layout, type NormalizeMode } from '../data/index.js';
 import { MIN_INPUT_SIZE } from '../model.js';
 import type { ArchitectureSpec } from '../run-metadata.js';
 import { ARCHITECTURES, fullSpec } from '../zoo/index.js';
 
 export type ModelName = 'lenet' | 'sparsenet';
-export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | 'snip' | 'grasp' | 'synflow' | DynamicMethod;
+export type PrunerName = 'none' | 'magnitude' | 'random' | 'structured' | 'nm' | 'snip' | 'grasp' | 'synflow' | DynamicMethod;
 export type ScheduleName = 'oneshot' | 'iterative' | 'gradual';
 export type SelectMetric = 'accuracy' | 'balanced-accuracy' | 'loss';
 export type LrSchedule = 'constant' | 'cosine';
@@ -31,6 +32,10 @@ export interface TrainConfig {
   /** One structure, or a comma-separated list pruned in turn at each event ('filters,neurons'). */
   structure: string;
   norm: 'l1' | 'l2';
+  /** N:M pattern of --pruner nm (--nm N:M alone implies that pruner; its sparsity is 1 - N/M). */
+  nm: string;
+  /** --pruner nm: comma-separated layers to prune N:M; '' = every layer whose input dimension M divides. */
+  nmLayers: string;
   /** Epoch at which pruning starts (one-shot prunes here). */
   pruneStart: number;
   /** Epoch by which the target is reached (iterative and gradual). */
@@ -90,12 +95,14 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'model', type: 'string', choices: ['lenet', 'sparsenet'], help: 'no masks (lenet), or masked layers that pruners act on (sparsenet), on any --arch' },
   { key: 'arch', type: 'string', choices: ARCHITECTURES, help: 'the architecture, from the model zoo' },
   { key: 'archOptions', type: 'string', help: 'the architecture\'s options as JSON over its defaults, e.g. \'{"widths":[16,32,64],"blocks":[2,2,2]}\'' },
-  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', 'snip', 'grasp', 'synflow', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); snip, grasp and synflow score the model, usually at init (--prune-start 0); set and rigl train sparse from the first step, dropping and regrowing weights' },
+  { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', 'nm', 'snip', 'grasp', 'synflow', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); nm keeps N of every M (--nm); snip, grasp and synflow score the model, usually at init (--prune-start 0); set and rigl train sparse from the first step, dropping and regrowing weights' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
   { key: 'structure', type: 'string', help: "structured pruning: conv filters, conv input channels or linear neurons (filters|channels|neurons), or a list pruned in turn ('filters,neurons', the sweep's)" },
   { key: 'norm', type: 'string', choices: ['l1', 'l2'], help: 'structured pruning: rank units by this norm' },
+  { key: 'nm', type: 'string', help: 'N:M sparsity (implies --pruner nm and --sparsity 1-N/M): the N largest |w| of every M along the input dimension; gradual steps the kept count per group from M to N' },
+  { key: 'nmLayers', type: 'string', help: "--pruner nm: comma-separated layers to prune N:M ('' = every layer whose input dimension M divides; the others stay dense with a warning)" },
   { key: 'pruneStart', type: 'number', help: 'epoch at which pruning starts (one-shot prunes here)' },
   { key: 'pruneEnd', type: 'number', help: 'epoch by which iterative/gradual pruning reaches the target' },
   { key: 'pruneEvery', type: 'number', help: 'iterative: epochs between rounds; gradual: optimizer steps between events' },
@@ -137,6 +144,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   schedule: 'oneshot',
   structure: 'filters',
   norm: 'l1',
+  nm: '2:4',
+  nmLayers: '',
   pruneStart: 10,
   pruneEnd: 15,
   pruneEvery: 1,
@@ -215,8 +224,16 @@ export function parseTrainArgs(argv: string[], base: TrainConfig = DEFAULT_TRAIN
       record[f.key] = raw;
     }
   }
+  // --nm and --nm-layers are sugar for --pruner nm, whose target sparsity is the pattern's.
+  const nmGiven = values.nm !== undefined || values['nm-layers'] !== undefined;
+  if (nmGiven && values.pruner === undefined) config.pruner = 'nm';
+  if (nmGiven && config.pruner !== 'nm') throw new Error(`train: --nm and --nm-layers go with --pruner nm, not --pruner ${config.pruner}`);
+  if (config.pruner === 'nm' && values.sparsity === undefined) {
+    const { n, m } = parseNmPattern(config.nm, 'train: --nm');
+    config.sparsity = 1 - n / m;
+  }
   // A pruner implies the masked model unless the user chose otherwise.
-  if (values.pruner !== undefined && values.model === undefined && config.pruner !== 'none') config.model = 'sparsenet';
+  if ((values.pruner !== undefined || nmGiven) && values.model === undefined && config.pruner !== 'none') config.model = 'sparsenet';
   checkTrainConfig(config);
   return { config, help: Boolean(values.help) };
 }
@@ -253,6 +270,10 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.updateEnd > 0 && c.updateEnd <= 1)) fail(`--update-end must be in (0, 1], got ${c.updateEnd}`);
   if (!(c.dropFraction > 0 && c.dropFraction < 1)) fail(`--drop-fraction must be in (0, 1), got ${c.dropFraction}`);
   if (isDynamicMethod(c.pruner) && c.rewind !== 'none') fail(`--rewind ${c.rewind} does not apply to --pruner ${c.pruner} (it trains sparse from the first step)`);
+  if (c.pruner === 'nm') {
+    const { n, m } = parseNmPattern(c.nm, 'train: --nm');
+    if (Math.abs(c.sparsity - (1 - n / m)) > 1e-9) fail(`--sparsity ${c.sparsity} does not fit --nm ${c.nm}, whose sparsity is ${1 - n / m} (leave --sparsity out with --nm)`);
+  }
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
 }

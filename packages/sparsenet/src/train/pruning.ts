@@ -26,9 +26,13 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
 /**
  * Prunes `model` (its layer graph: `graph`) to `sparsity` with the configured pruner, found by name in the
  * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
- * A scoring pruner (snip, grasp, synflow) first scores the model, on `scoreBatches()` when it needs data.
+ * A scoring pruner (snip, grasp, synflow) first scores the model, on `scoreBatches()` when it needs data; `log`
+ * gets the pruner's warnings.
  */
-export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number, scoreBatches: () => readonly Batch[] = () => []): Promise<void> {
+export async function pruneModel(
+  model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number,
+  { scoreBatches = () => [], log }: { scoreBatches?: () => readonly Batch[]; log?: (line: string) => void } = {},
+): Promise<void> {
   if (config.pruner === 'none') throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
   // The configuration's flags of the pruner's option names (--scope, --structure, --norm) are its options.
   const flags = config as unknown as Record<string, unknown>;
@@ -37,7 +41,7 @@ export async function pruneModel(model: nn.Module, graph: LayerGraph, config: Tr
   const layers = await prunableLayers(model, graph);
   const batches = pruner.score ? scoreBatches() : [];
   const scores = await computeScores(config.pruner, layers, { model, graph, batches, sparsity, seed, options });
-  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options, scores })));
+  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options, scores, log })));
 }
 
 /**

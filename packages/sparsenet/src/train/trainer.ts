@@ -20,6 +20,7 @@ import { formatClassMetrics } from './metrics.js';
 import { pruneModel, pruningSchedule, rewind, saveWeights, scoringBatches } from './pruning.js';
 import { DynamicTraining, type DynamicState } from './dynamic-training.js';
 import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
+import { checkNmLayers, nmLayerNames, parseNmPattern } from '../sparse-training/nm.js';
 import { evaluateEpoch, finalRecord } from './records.js';
 import { loadRunData } from './run-data.js';
 import { buildRunModel } from './run-model.js';
@@ -83,6 +84,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   log(`model: ${describeArchitecture(run.architecture)}, ${model.numParameters()} parameters`);
   // Traced before the kernels are compiled, so that the trace's shapes are among theirs.
   const graph = traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]);
+  // A bad --nm-layers fails now, not at the first pruning event epochs later.
+  if (config.pruner === 'nm') checkNmLayers(await prunableLayers(model, graph), parseNmPattern(config.nm, 'train: --nm'), nmLayerNames(config.nmLayers));
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced, normalization });
   const totalSteps = config.epochs * loader.batchesPerEpoch;
@@ -113,7 +116,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   /** A pruning event before step `step`, and lottery-ticket rewinding after the last one. */
   const pruneBefore = async (step: number) => {
     if (!schedule?.isPruningStep(step)) return;
-    await pruneModel(model, graph, config, schedule.sparsityAt(step), config.seed * 1000 + loop.pruneEvents++, () => scoringBatches(data.train, config, normalization));
+    await pruneModel(model, graph, config, schedule.sparsityAt(step), config.seed * 1000 + loop.pruneEvents++, { scoreBatches: () => scoringBatches(data.train, config, normalization), log });
     if (step === lastEventStep && rewindWeights) {
       await rewind(model, graph, rewindWeights);
       optimizer.dispose();

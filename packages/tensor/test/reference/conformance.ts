@@ -28,6 +28,8 @@ const EXPECTED: { [K in ConformanceKernel]: (s: ConformanceSpecs[K], x: Inputs) 
   matmul_csr: (s, x) => ({ out: linearRef({ batch: s.batch, inFeatures: s.inFeatures, outFeatures: s.outFeatures, x: x.x, weight: x.weight, bias: x.bias, mask: x.mask, relu: s.relu }) }),
   conv2d_forward: (s, x) => ({ out: conv2dRef(s.shape, { x: x.x, weight: x.weight, bias: x.bias, relu: s.relu }) }),
   conv2d_csr: (s, x) => ({ out: conv2dRef(s.shape, { x: x.x, weight: x.weight, mask: x.mask, bias: x.bias, relu: s.relu }) }),
+  matmul_nm: (s, x) => ({ out: linearRef({ batch: s.batch, inFeatures: s.inFeatures, outFeatures: s.outFeatures, x: x.x, weight: x.weight, bias: x.bias, mask: x.mask, relu: s.relu }) }),
+  conv2d_nm: (s, x) => ({ out: conv2dRef(s.shape, { x: x.x, weight: x.weight, mask: x.mask, bias: x.bias, relu: s.relu }) }),
   conv2d_backward_input: (s, x) => {
     const size = s.shape.n * s.shape.c * s.shape.h * s.shape.w;
     return { dx: conv2dBackwardRef(s.shape, { x: new Float64Array(size), weight: x.weight }, x.dy).dx };
