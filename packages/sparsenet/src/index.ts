@@ -20,6 +20,7 @@ export * from './report/evaluate-checkpoint.js';
 export * from './report/predict.js';
 export * from './run-metadata.js';
 export * from './sparse-training/index.js';
+export * from './sensitivity/index.js';
 export * from './zoo/index.js';
 export { Vgg, type VggOptions } from './zoo/vgg.js';
 export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';

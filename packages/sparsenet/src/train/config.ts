@@ -25,6 +25,11 @@ export interface TrainConfig {
   pruner: PrunerName;
   scope: 'layer' | 'global';
   sparsity: number;
+  /**
+   * plan.json {layer: sparsity} (npm run sensitivity --target): magnitude pruning of each named layer to its own
+   * target (layers not named stay dense); the plan's overall sparsity replaces --sparsity. null: no plan.
+   */
+  sparsityPlan: string | null;
   schedule: ScheduleName;
   /** One structure, or a comma-separated list pruned in turn at each event ('filters,neurons'). */
   structure: string;
@@ -79,6 +84,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured'], help: 'how to prune (sparsenet only)' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
+  { key: 'sparsityPlan', type: 'string', help: "magnitude pruning: a plan.json of per-layer sparsities (npm run sensitivity -- RUN --target S); each event's layer targets scale with the schedule's, reaching the plan at its end" },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
   { key: 'structure', type: 'string', help: "structured pruning: conv filters, conv input channels or linear neurons (filters|channels|neurons), or a list pruned in turn ('filters,neurons', the sweep's)" },
   { key: 'norm', type: 'string', choices: ['l1', 'l2'], help: 'structured pruning: rank units by this norm' },
@@ -114,6 +120,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruner: 'none',
   scope: 'global',
   sparsity: 0.9,
+  sparsityPlan: null,
   schedule: 'oneshot',
   structure: 'filters',
   norm: 'l1',
@@ -189,6 +196,7 @@ export function parseTrainArgs(argv: string[], base: TrainConfig = DEFAULT_TRAIN
       record[f.key] = raw;
     }
   }
+  if (values['sparsity-plan'] !== undefined && values.sparsity !== undefined) throw new Error(`train: --sparsity comes from --sparsity-plan (its overall sparsity); give one of them`);
   // A pruner implies the masked model unless the user chose otherwise.
   if (values.pruner !== undefined && values.model === undefined && config.pruner !== 'none') config.model = 'sparsenet';
   checkTrainConfig(config);
@@ -221,6 +229,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd <= c.pruneStart) fail(`--prune-end ${c.pruneEnd} must be after --prune-start ${c.pruneStart}`);
   if (c.pruner !== 'none' && c.schedule !== 'oneshot' && c.pruneEnd > c.epochs) fail(`--prune-end ${c.pruneEnd} is past the last epoch (--epochs ${c.epochs})`);
   parseStructures(c.structure);
+  if (c.sparsityPlan !== null && c.pruner !== 'magnitude') fail(`--sparsity-plan gives per-layer targets for --pruner magnitude, not '${c.pruner}'`);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
 }

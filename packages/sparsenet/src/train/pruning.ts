@@ -4,7 +4,9 @@
  * pruner, masked weights and masks uploaded).
  */
 import type { nn } from '@sparsenet/tensor';
-import { computeMasks, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { computeMasks, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, magnitudePrune, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type LayerMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { readSparsityPlan } from '../sensitivity/plan-file.js';
+import type { SparsityPlan } from '../sensitivity/plan.js';
 import type { TrainConfig } from './config.js';
 
 /** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
@@ -24,6 +26,8 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
 /**
  * Prunes `model` (its layer graph: `graph`) to `sparsity` with the configured pruner, found by name in the
  * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
+ * With --sparsity-plan, each planned layer is pruned by magnitude to its plan's sparsity times sparsity /
+ * config.sparsity (the schedule's progress: the plan itself at the schedule's last event).
  */
 export async function pruneModel(model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number): Promise<void> {
   if (config.pruner === 'none') throw new Error(`pruneModel: no pruner (got '${config.pruner}')`);
@@ -31,7 +35,17 @@ export async function pruneModel(model: nn.Module, graph: LayerGraph, config: Tr
   const flags = config as unknown as Record<string, unknown>;
   const options = Object.fromEntries(getPruner(config.pruner).options.flatMap((o) => (flags[o.name] === undefined ? [] : [[o.name, String(flags[o.name])]])));
   const layers = await prunableLayers(model, graph);
-  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options })));
+  const masks = config.sparsityPlan === null
+    ? computeMasks(config.pruner, layers, { sparsity, seed, graph, options })
+    : plannedMasks(layers, readSparsityPlan(config.sparsityPlan, graph).plan, config.sparsity > 0 ? sparsity / config.sparsity : 0);
+  loadLayerMasks(model, withMasks(layers, masks));
+}
+
+/** Each layer of `plan` pruned by magnitude (layer scope) to its sparsity times `scale`; the others keep their masks. */
+function plannedMasks(layers: readonly PrunableLayer[], plan: SparsityPlan, scale: number): LayerMasks[] {
+  let pruned = layers;
+  for (const [name, sparsity] of Object.entries(plan)) pruned = withMasks(pruned, magnitudePrune(pruned, { fraction: sparsity * scale, scope: 'layer', layers: [name] }));
+  return pruned.map((layer) => ({ name: layer.name, mask: layer.mask, biasMask: layer.biasMask }));
 }
 
 /** Weights and biases as saved for lottery-ticket rewinding. */

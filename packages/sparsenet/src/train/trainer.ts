@@ -10,6 +10,7 @@ import { getDevice, getDeviceInfo, optim, runtime, type nn } from '@sparsenet/te
 import { BatchLoader, CLASSES, writeSplitCsv, type LoaderState } from '../data/index.js';
 import { traceLayerGraph } from '../graph/trace.js';
 import { prunableLayers, sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
+import { readSparsityPlan } from '../sensitivity/plan-file.js';
 import { encodeRunMetadata } from '../run-metadata.js';
 import { buildModel, describeArchitecture } from '../zoo/index.js';
 import { architectureSpec, checkTrainConfig, type TrainConfig } from './config.js';
@@ -79,6 +80,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   log(`model: ${describeArchitecture(run.architecture)}, ${model.numParameters()} parameters`);
   // Traced before the kernels are compiled, so that the trace's shapes are among theirs.
   const graph = traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]);
+  if (config.sparsityPlan !== null) {
+    // Checked before training; its overall sparsity is the schedule's target.
+    config = { ...config, sparsity: readSparsityPlan(config.sparsityPlan, graph).overall };
+    writeRunConfig(outDir, config, run);
+    log(`sparsity plan: ${config.sparsityPlan}, overall sparsity ${config.sparsity}`);
+  }
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced, normalization });
   const totalSteps = config.epochs * loader.batchesPerEpoch;
