@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDevice, runtime } from '@sparsenet/tensor';
 import {
   DEFAULT_TRAIN_CONFIG, ImageDataset, LeNet, dropAt, evaluate, loadLayerMasks, magnitudePrune, measureSensitivity, overallSparsity, parseTrainArgs, planAtTolerance, planForTarget,
-  prunableLayers, pruneModel, readCheckpoint, readSparsityPlan, sensitivityCsv, sensitivityCurves, structuredPrune, toleratedSparsity, traceLayerGraph, train, withMasks,
+  prunableLayers, pruneModel, readCheckpoint, readSparsityPlan, sensitivityCommand, sensitivityCsv, sensitivityCurves, structuredPrune, toleratedSparsity, traceLayerGraph, train, withMasks,
   type LayerCurve, type LayerGraph, type PrunableLayer, type SensitivityResult,
 } from '@sparsenet/sparsenet';
 
@@ -104,6 +104,17 @@ describe('measureSensitivity', () => {
   it('refuses a sparsity outside (0, 1) or given twice, naming the flag', async () => {
     await expect(measureSensitivity(model, graph, evaluateModel, { sparsities: [0.5, 1] })).rejects.toThrow('--sparsities takes numbers in (0, 1), got 1');
     await expect(measureSensitivity(model, graph, evaluateModel, { sparsities: [0.5, 0.5] })).rejects.toThrow('--sparsities lists a sparsity twice');
+  });
+});
+
+describe('npm run sensitivity', () => {
+  it('refuses bad flags before loading anything, naming the flag', async () => {
+    const run = (...argv: string[]) => sensitivityCommand(argv, () => {});
+    await expect(run()).rejects.toThrow('sensitivity: give one RUN_DIR, got none');
+    await expect(run('runs/x', '--structure', 'filters', '--target', '0.9')).rejects.toThrow('--target makes a plan for magnitude pruning; leave out --structure');
+    await expect(run('runs/x', '--structure', 'rows')).rejects.toThrow("--structure takes filters, channels, neurons");
+    await expect(run('runs/x', '--sparsities', '0.5,x')).rejects.toThrow("--sparsities needs numbers, got 'x'");
+    await expect(run('runs/x', '--bogus')).rejects.toThrow(/sensitivity: Unknown option '--bogus'/);
   });
 });
 

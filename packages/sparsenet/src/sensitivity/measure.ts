@@ -106,7 +106,7 @@ export async function measureSensitivity(model: nn.Module, graph: LayerGraph, ev
   for (const [u, unit] of todo.entries()) {
     for (const sparsity of sparsities) {
       const masks = unit.prune(sparsity);
-      const changed = masks.flatMap((m, i) => (m.mask.some((v, j) => v !== layers[i].mask[j]) || (m.biasMask && layers[i].biasMask && m.biasMask.some((v, j) => v !== layers[i].biasMask![j])) ? [i] : []));
+      const changed = masks.flatMap((m, i) => (differs(m.mask, layers[i].mask) || differs(m.biasMask, layers[i].biasMask) ? [i] : []));
       loadWeights(model, changed.map((i) => ({ layer: layers[i], weight: applyMask(layers[i].weight, masks[i].mask), bias: layers[i].bias && applyMask(layers[i].bias!, masks[i].biasMask) })));
       let metrics: SensitivityMetrics;
       try {
@@ -121,6 +121,11 @@ export async function measureSensitivity(model: nn.Module, graph: LayerGraph, ev
     }
   }
   return { dense, rows };
+}
+
+/** Whether a new mask prunes anything the current one keeps (an absent mask keeps everything). */
+function differs(next: Float32Array | undefined, current: Float32Array | undefined): boolean {
+  return next !== undefined && next.some((v, j) => v !== (current ? current[j] : 1));
 }
 
 /** Writes weights (and biases) of the given layers to the model by their dotted names. */
