@@ -68,9 +68,11 @@ export async function sensitivityCommand(argv: string[], log: (line: string) => 
     for (const method of [...new Set(result.rows.map((r) => r.method))]) {
       const rows = result.rows.filter((r) => r.method === method);
       const name = method === 'magnitude' ? 'sensitivity' : `sensitivity-${method}`;
-      const spec = sensitivitySpec(rows, {
-        title: `Sensitivity of each layer (${method === 'magnitude' ? 'magnitude' : `structured: ${method}`})`,
-        xTitle: method === 'magnitude' ? "sparsity of the layer pruned alone (its weights)" : `fraction of the group's ${method} pruned alone`,
+      // Plotted at the weights actually pruned: a structured fraction rounds to whole units (1 of conv1's 6 filters at 10%).
+      const points = rows.map((r) => ({ layer: r.layer, sparsity: r.zeros / r.weights, accuracy: r.accuracy }));
+      const spec = sensitivitySpec(points, {
+        // A long axis title pushes the plot (and the figure's title) out of the frame: the method goes in the title.
+        title: `Sensitivity of each layer: ${method === 'magnitude' ? 'smallest |w| pruned' : `whole ${method} pruned, smallest L1 norm`}`,
         dense: { label: `unpruned (${(result.dense.accuracy * 100).toFixed(1)}%)`, accuracy: result.dense.accuracy },
       });
       files.push(...(await writeFigure(join(out, name), spec)).files);
