@@ -23,6 +23,7 @@ export * from './report/predict.js';
 export * from './report/compact-checkpoint.js';
 export * from './run-metadata.js';
 export * from './sparse-training/index.js';
+export * from './sensitivity/index.js';
 export * from './zoo/index.js';
 export { Vgg, type VggOptions } from './zoo/vgg.js';
 export { BasicBlock, ResNet, type ResNetOptions } from './zoo/resnet.js';

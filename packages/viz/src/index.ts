@@ -1,8 +1,8 @@
 /**
  * @sparsenet/viz: every figure is one spec function (data in, a Vega-Lite spec out: curvesSpec, tradeoffSpec,
- * sparsityBarsSpec, confusionSpec, maskHeatmapSpec, filterGridSpec, rgbFiltersSpec). writeFigure renders a spec
+ * sparsityBarsSpec, sensitivitySpec, confusionSpec, maskHeatmapSpec, filterGridSpec, rgbFiltersSpec). writeFigure renders a spec
  * to SVG (Vega, headless) and PNG (resvg at 2x, bundled DejaVu Sans, no system fonts) and returns the SVG, which
- * a report shows inline as a ReportFigure. A new figure (sensitivity, drop/regrow, per model) is a new spec
+ * a report shows inline as a ReportFigure. A new figure (drop/regrow, per model) is a new spec
  * function in its own file: figureFrame for the title and size, PALETTE for series, a `description` field on
  * the marks for their ARIA labels (the tests read values back from them).
  */
@@ -17,6 +17,7 @@ export * from './bars.js';
 export * from './curves.js';
 export * from './tradeoff.js';
 export * from './drop-grow.js';
+export * from './sensitivity.js';
 export * from './confusion.js';
 export * from './write.js';
 export * from './report.js';

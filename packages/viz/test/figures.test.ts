@@ -8,7 +8,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import {
   confusionSpec, curvesSpec, filterGridSpec, fontFiles, humanLabel, maskHeatmapSpec, PALETTE, parseFigureFormats, PNG_SCALE, PRUNED_RGB,
-  REFERENCE_RGB, renderSvg, rgbFiltersSpec, rgbHex, sparsityBarsSpec, svgToPng, tradeoffSpec, type FigureSpec, type RGB, type SweepPoint,
+  REFERENCE_RGB, renderSvg, rgbFiltersSpec, rgbHex, sensitivitySpec, sparsityBarsSpec, svgToPng, tradeoffSpec, type FigureSpec, type RGB, type SweepPoint,
 } from '@sparsenet/viz';
 import { all, CAMEL_CASE, countNear, decode, fillRgb, inkInRows, markLabels, marksByLabel, parseSvg, rng, texts, type SvgElement } from './svg.js';
 
@@ -172,6 +172,36 @@ describe('trade-off', () => {
 
   it('refuses a non-finite accuracy, naming the pruner and target', () => {
     expect(() => tradeoffSpec([{ pruner: 'random', target: 0.5, sparsity: 0.5, accuracy: Number.NaN }])).toThrow(/random at 0.5: accuracy NaN/);
+  });
+});
+
+describe('sensitivity', () => {
+  const r = rng(11);
+  const layers = ['conv1', 'conv2', 'fc1', 'fc2', 'fc3', 'layer1.0.conv1', 'layer1.0.conv2'];
+  const sparsities = [0.1, 0.5, 0.9, 0.95];
+  const points = layers.flatMap((layer, k) => sparsities.map((sparsity) => ({ layer, sparsity, accuracy: 0.75 - 0.05 * k * sparsity ** 2 + r() * 0.01 })));
+
+  it('plots every layer\'s accuracy at every sparsity where the axis puts it, and the dense reference line', async () => {
+    const fig = await render(sensitivitySpec(points, { dense: { label: 'dense (unpruned)', accuracy: 0.749 } }));
+    const marks = marksByLabel(fig.root);
+    const y = yAxis(fig.root, percent);
+    expect(marks.size).toBe(points.length + 1);
+    for (const p of points) {
+      const mark = marks.get(`${p.layer}, sparsity ${p.sparsity}: accuracy ${p.accuracy}`);
+      expect(mark, `${p.layer} ${p.sparsity}`).toBeDefined();
+      expect(Math.abs(mark!.offset[1] - y(p.accuracy))).toBeLessThanOrEqual(1);
+    }
+    // The same layer's points, left to right in sparsity order.
+    const xs = sparsities.map((s) => marks.get(`fc1, sparsity ${s}: accuracy ${points.find((p) => p.layer === 'fc1' && p.sparsity === s)!.accuracy}`)!.offset[0]);
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    expect(marks.has('dense (unpruned): accuracy 0.749')).toBe(true);
+    for (const t of ['Sensitivity of each layer', 'sparsity of the layer pruned alone', 'validation accuracy', '50%', ...layers, 'dense (unpruned)']) expect(fig.texts).toContain(t);
+    for (const c of [PALETTE[0], PALETTE[5], REFERENCE_RGB]) expect(countNear(fig.png, c, 30), `colour ${c}`).toBeGreaterThan(100);
+  });
+
+  it('refuses a non-finite accuracy or a sparsity outside [0, 1], naming the layer', () => {
+    expect(() => sensitivitySpec([{ layer: 'fc1', sparsity: 0.5, accuracy: Number.NaN }], { dense: { label: 'dense', accuracy: 0.7 } })).toThrow(/layer fc1 at sparsity 0.5: accuracy NaN/);
+    expect(() => sensitivitySpec([{ layer: 'conv2', sparsity: 1.5, accuracy: 0.5 }], { dense: { label: 'dense', accuracy: 0.7 } })).toThrow(/layer conv2 at sparsity 1.5/);
   });
 });
 

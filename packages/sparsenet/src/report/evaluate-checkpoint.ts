@@ -54,7 +54,7 @@ export interface CheckpointEvaluation {
 }
 
 /** The training config the checkpoint was made by: its metadata's, else config.json beside it, else null. */
-function runConfig(checkpoint: string, metadata: Record<string, string>): Partial<TrainConfig> | null {
+export function runConfig(checkpoint: string, metadata: Record<string, string>): Partial<TrainConfig> | null {
   const besides = join(dirname(checkpoint), 'config.json');
   const text = metadata.config ?? (existsSync(besides) ? readFileSync(besides, 'utf8') : null);
   if (text === null) return null;
@@ -66,7 +66,7 @@ function runConfig(checkpoint: string, metadata: Record<string, string>): Partia
 }
 
 /** The images to evaluate on, and where their split came from; throws when the data's classes are not the checkpoint's. */
-async function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<TrainConfig> | null, run: RunMetadata): Promise<{ dataset: ImageDataset; dataDir: string; splitSource: string; unassigned: number }> {
+export async function evaluationImages(options: EvaluateCheckpointOptions, config: Partial<TrainConfig> | null, run: RunMetadata): Promise<{ dataset: ImageDataset; dataDir: string; splitSource: string; unassigned: number }> {
   const runData = resolve(config?.data ?? defaultDataDir());
   const dataDir = resolve(options.data ?? runData);
   // The run's --limit chose its images and its --layout read them; both apply only to the run's own data folder.

@@ -28,6 +28,11 @@ export interface TrainConfig {
   pruner: PrunerName;
   scope: 'layer' | 'global';
   sparsity: number;
+  /**
+   * plan.json {layer: sparsity} (npm run sensitivity --target): magnitude pruning of each named layer to its own
+   * target (layers not named stay dense); the plan's overall sparsity replaces --sparsity. null: no plan.
+   */
+  sparsityPlan: string | null;
   schedule: ScheduleName;
   /** One structure, or a comma-separated list pruned in turn at each event ('filters,neurons'). */
   structure: string;
@@ -98,6 +103,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { key: 'pruner', type: 'string', choices: ['none', 'magnitude', 'random', 'structured', 'nm', 'snip', 'grasp', 'synflow', ...DYNAMIC_METHODS], help: 'how to prune (sparsenet only); nm keeps N of every M (--nm); snip, grasp and synflow score the model, usually at init (--prune-start 0); set and rigl train sparse from the first step, dropping and regrowing weights' },
   { key: 'scope', type: 'string', choices: ['layer', 'global'], help: 'unstructured pruning: rank per layer or across all layers' },
   { key: 'sparsity', type: 'number', help: 'target fraction of weights pruned (structured: of filters/neurons per layer)' },
+  { key: 'sparsityPlan', type: 'string', help: "magnitude pruning: a plan.json of per-layer sparsities (npm run sensitivity -- RUN --target S); each event's layer targets scale with the schedule's, reaching the plan at its end" },
   { key: 'schedule', type: 'string', choices: ['oneshot', 'iterative', 'gradual'], help: 'one-shot then fine-tune, rounds every --prune-every epochs, or Zhu-Gupta cubic' },
   { key: 'structure', type: 'string', help: "structured pruning: conv filters, conv input channels or linear neurons (filters|channels|neurons), or a list pruned in turn ('filters,neurons', the sweep's)" },
   { key: 'norm', type: 'string', choices: ['l1', 'l2'], help: 'structured pruning: rank units by this norm' },
@@ -141,6 +147,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   pruner: 'none',
   scope: 'global',
   sparsity: 0.9,
+  sparsityPlan: null,
   schedule: 'oneshot',
   structure: 'filters',
   norm: 'l1',
@@ -232,6 +239,7 @@ export function parseTrainArgs(argv: string[], base: TrainConfig = DEFAULT_TRAIN
     const { n, m } = parseNmPattern(config.nm, 'train: --nm');
     config.sparsity = 1 - n / m;
   }
+  if (values['sparsity-plan'] !== undefined && values.sparsity !== undefined) throw new Error(`train: --sparsity comes from --sparsity-plan (its overall sparsity); give one of them`);
   // A pruner implies the masked model unless the user chose otherwise.
   if ((values.pruner !== undefined || nmGiven) && values.model === undefined && config.pruner !== 'none') config.model = 'sparsenet';
   checkTrainConfig(config);
@@ -274,6 +282,7 @@ export function checkTrainConfig(c: TrainConfig): void {
     const { n, m } = parseNmPattern(c.nm, 'train: --nm');
     if (Math.abs(c.sparsity - (1 - n / m)) > 1e-9) fail(`--sparsity ${c.sparsity} does not fit --nm ${c.nm}, whose sparsity is ${1 - n / m} (leave --sparsity out with --nm)`);
   }
+  if (c.sparsityPlan !== null && c.pruner !== 'magnitude') fail(`--sparsity-plan gives per-layer targets for --pruner magnitude, not '${c.pruner}'`);
   if (c.rewind !== 'none' && c.rewind !== 'init' && !/^\d+$/.test(c.rewind)) fail(`--rewind must be none, init or an epoch number, got '${c.rewind}'`);
   if (/^\d+$/.test(c.rewind) && Number(c.rewind) > c.pruneStart) fail(`--rewind ${c.rewind} must be an epoch at or before --prune-start ${c.pruneStart}`);
 }

@@ -5,8 +5,10 @@
  */
 import type { nn } from '@sparsenet/tensor';
 import { BatchLoader, type Batch, type ImageDataset, type Normalization } from '../data/index.js';
-import { computeMasks, computeScores, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { computeMasks, computeScores, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, magnitudePrune, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type LayerMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
 import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
+import { readSparsityPlan } from '../sensitivity/plan-file.js';
+import type { SparsityPlan } from '../sensitivity/plan.js';
 import type { TrainConfig } from './config.js';
 
 /** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
@@ -28,6 +30,8 @@ export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): Pru
  * registry with the options it declares taken from the configuration; `seed` varies random pruning per event.
  * A scoring pruner (snip, grasp, synflow) first scores the model, on `scoreBatches()` when it needs data; `log`
  * gets the pruner's warnings.
+ * With --sparsity-plan, each planned layer is pruned by magnitude to its plan's sparsity times sparsity /
+ * config.sparsity (the schedule's progress: the plan itself at the schedule's last event).
  */
 export async function pruneModel(
   model: nn.Module, graph: LayerGraph, config: TrainConfig, sparsity: number, seed: number,
@@ -41,7 +45,17 @@ export async function pruneModel(
   const layers = await prunableLayers(model, graph);
   const batches = pruner.score ? scoreBatches() : [];
   const scores = await computeScores(config.pruner, layers, { model, graph, batches, sparsity, seed, options });
-  loadLayerMasks(model, withMasks(layers, computeMasks(config.pruner, layers, { sparsity, seed, graph, options, scores, log })));
+  const masks = config.sparsityPlan === null
+    ? computeMasks(config.pruner, layers, { sparsity, seed, graph, options, scores, log })
+    : plannedMasks(layers, readSparsityPlan(config.sparsityPlan, graph).plan, config.sparsity > 0 ? sparsity / config.sparsity : 0);
+  loadLayerMasks(model, withMasks(layers, masks));
+}
+
+/** Each layer of `plan` pruned by magnitude (layer scope) to its sparsity times `scale`; the others keep their masks. */
+function plannedMasks(layers: readonly PrunableLayer[], plan: SparsityPlan, scale: number): LayerMasks[] {
+  let pruned = layers;
+  for (const [name, sparsity] of Object.entries(plan)) pruned = withMasks(pruned, magnitudePrune(pruned, { fraction: sparsity * scale, scope: 'layer', layers: [name] }));
+  return pruned.map((layer) => ({ name: layer.name, mask: layer.mask, biasMask: layer.biasMask }));
 }
 
 /**

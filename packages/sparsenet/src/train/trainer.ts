@@ -10,6 +10,7 @@ import { getDevice, getDeviceInfo, optim, runtime, type nn } from '@sparsenet/te
 import { BatchLoader, CLASSES, writeSplitCsv, type LoaderState } from '../data/index.js';
 import { traceLayerGraph } from '../graph/trace.js';
 import { prunableLayers, sparsityReport, formatSparsity, type SavedWeights } from '../prune/index.js';
+import { readSparsityPlan } from '../sensitivity/plan-file.js';
 import { encodeRunMetadata } from '../run-metadata.js';
 import { buildModel, describeArchitecture } from '../zoo/index.js';
 import { architectureSpec, checkTrainConfig, type TrainConfig } from './config.js';
@@ -86,6 +87,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const graph = traceLayerGraph(model, [run.channels, run.imageSize, run.imageSize]);
   // A bad --nm-layers fails now, not at the first pruning event epochs later.
   if (config.pruner === 'nm') checkNmLayers(await prunableLayers(model, graph), parseNmPattern(config.nm, 'train: --nm'), nmLayerNames(config.nmLayers));
+  if (config.sparsityPlan !== null) {
+    // Checked before training; its overall sparsity is the schedule's target.
+    config = { ...config, sparsity: readSparsityPlan(config.sparsityPlan, graph).overall };
+    writeRunConfig(outDir, config, run);
+    log(`sparsity plan: ${config.sparsityPlan}, overall sparsity ${config.sparsity}`);
+  }
   let optimizer = makeOptimizer(model, config);
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, flipHorizontal: config.flips, flipVertical: config.flips, balanced: config.balanced, normalization });
   const totalSteps = config.epochs * loader.batchesPerEpoch;
