@@ -30,7 +30,7 @@ import type { SweepConfig } from './config.js';
 import { enumerateUnits, shardName, shardWork, SWEEP_STRUCTURES, unitFolder, type SweepGrid, type SweepUnit } from './grid.js';
 import { DEFAULT_TIMING, measureCheckpoint, type TimingOptions } from './measure.js';
 import { PART_FORMAT, partFileName, type SweepPart } from './parts.js';
-import { checkScratchMethods, scratchMethod, type ScratchSettings } from './scratch.js';
+import { scratchMethod, type ScratchSettings } from './scratch.js';
 import { writeSweepOutputs, type UnitResult } from './table.js';
 import { UnitLock } from './unit-lock.js';
 
@@ -105,8 +105,7 @@ function trainConfig(spec: UnitSpec, dir: string, init: string | null): TrainCon
     arch: spec.arch ?? 'lenet',
     model: spec.kind === 'dense' ? 'lenet' : 'sparsenet',
     pruner: 'none',
-    // checkScratchMethods has checked that train knows the method's pruner.
-    ...(spec.train ? { ...spec.train, pruner: spec.train.pruner as PrunerName, sparsity: spec.sparsity } : {}),
+    ...(spec.train ? { ...spec.train, sparsity: spec.sparsity } : {}),
     epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, lrSchedule: spec.lrSchedule, seed: spec.seed, data: spec.data, limit: spec.limit,
     init, out: dir, report: false,
   };
@@ -219,7 +218,6 @@ export async function runSweep(config: SweepConfig, hooks: SweepHooks = {}): Pro
   const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const grid = gridOf(config);
   const { shard, out } = config;
-  checkScratchMethods(grid.pruners);
   const { owned, copies } = shardWork(grid, shard);
   await getDevice();
   const device = await getDeviceInfo();

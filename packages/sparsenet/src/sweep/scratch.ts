@@ -2,14 +2,12 @@
  * Methods the sweep trains sparse from scratch (unit kind 'scratch'): each is one entry below, its name in
  * `--pruners` -> the training settings that train a SparseNet from its initialisation at a sparsity for the dense
  * baseline's epochs (no baseline needed; the fair comparison with it is the same epochs at the same recipe).
- * A method whose pruner train does not know (not a --pruner choice, not in the pruner registry) is refused
- * before a sweep trains anything, naming it and the known ones.
+ * Each entry's pruner is one of train's --pruner names (typed: a table naming an unknown one does not compile).
  */
-import { prunerNames } from '../prune/registry.js';
-import { TRAIN_FLAGS, type TrainConfig } from '../train/config.js';
+import type { PrunerName, TrainConfig } from '../train/config.js';
 
-/** The TrainConfig fields a method sets; `pruner` is a name train may only know once that pruner is merged. */
-export type ScratchSettings = Partial<Omit<TrainConfig, 'pruner'>> & { pruner: string };
+/** The TrainConfig fields a method sets (its pruner always). */
+export type ScratchSettings = Partial<TrainConfig> & { pruner: PrunerName };
 
 export interface ScratchMethod {
   name: string;
@@ -32,7 +30,7 @@ export function gradualSpan(epochs: number): { pruneStart: number; pruneEnd: num
 }
 
 /** Pruned once before the first step, then trained with the mask (global scope, as the one-shot rows). */
-const atInit = (pruner: string) => (): ScratchSettings => ({ pruner, schedule: 'oneshot', pruneStart: 0, scope: 'global' });
+const atInit = (pruner: PrunerName) => (): ScratchSettings => ({ pruner, schedule: 'oneshot', pruneStart: 0, scope: 'global' });
 
 export const SCRATCH_METHODS: readonly ScratchMethod[] = [
   { name: 'random-init', help: 'random pruning of the untrained model', settings: atInit('random') },
@@ -58,20 +56,4 @@ export function scratchMethod(name: string): ScratchMethod {
   const method = SCRATCH_METHODS.find((m) => m.name === name);
   if (!method) throw new Error(`sweep: no method '${name}' trained from scratch (methods: ${SCRATCH_METHOD_NAMES.join(', ')})`);
   return method;
-}
-
-/** The pruners train runs: its --pruner choices and the registry's (a registered pruner is found by name). */
-export function knownTrainPruners(): string[] {
-  const choices = TRAIN_FLAGS.find((f) => f.key === 'pruner')?.choices ?? [];
-  return [...new Set([...choices, ...prunerNames()])].filter((name) => name !== 'none');
-}
-
-/** Throws naming the first of `methods` whose pruner is not in `known`, and the known ones. */
-export function checkScratchMethods(methods: readonly string[], known: readonly string[] = knownTrainPruners()): void {
-  for (const name of methods.filter(isScratchMethod)) {
-    const { pruner } = scratchMethod(name).settings(1);
-    if (!known.includes(pruner)) {
-      throw new Error(`sweep: --pruners ${name}: train has no pruner '${pruner}' in this build (known: ${known.join(', ')}); methods trained from scratch: ${SCRATCH_METHOD_NAMES.join(', ')}`);
-    }
-  }
 }
