@@ -76,6 +76,28 @@ export function conv2dTapWgsl(padded: boolean): { columns: (j: number) => string
   return { columns, rowOf, load };
 }
 
+/**
+ * The start of a pixel-block conv kernel's main(), shared with conv2d-nm: the workgroup's output channel o, this
+ * lane's block of P pixels of output row oy of image n, their input columns and accumulators a0..a(P-1).
+ */
+export function conv2dPixelBlockWgsl(P: number, columns: (j: number) => string): string {
+  return `let g = ${LINEAR_WORKGROUP};
+  let o = g / u.pixelGroups;
+  if (o >= u.o) { return; }
+  let blocks = u.n * u.oh * u.blocksPerRow;
+  let p = (g - o * u.pixelGroups) * ${WORKGROUP}u + lid;
+  // Lanes past the last block recompute it and store nothing, keeping the tap walk uniform.
+  let pc = min(p, blocks - 1u);
+  let bx = pc % u.blocksPerRow;
+  let r = pc / u.blocksPerRow;
+  let oy = r % u.oh;
+  let n = r / u.oh;
+  let ox0 = bx * ${P}u;
+  let image = n * u.c * u.h * u.w;
+  ${unrollWgsl(P, columns)}
+  ${unrollWgsl(P, (j) => `var a${j} = 0.0;`, ' ')}`;
+}
+
 /** The program `conv2dCsr` runs for this shape and these options. */
 export function conv2dCsrProgram(shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
   const { pixels, padded } = conv2dTapLayout(shape);
@@ -98,21 +120,7 @@ ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 @group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(${WORKGROUP_BUILTINS}) {
-  let g = ${LINEAR_WORKGROUP};
-  let o = g / u.pixelGroups;
-  if (o >= u.o) { return; }
-  let blocks = u.n * u.oh * u.blocksPerRow;
-  let p = (g - o * u.pixelGroups) * ${WORKGROUP}u + lid;
-  // Lanes past the last block recompute it and store nothing, keeping the tap walk uniform.
-  let pc = min(p, blocks - 1u);
-  let bx = pc % u.blocksPerRow;
-  let r = pc / u.blocksPerRow;
-  let oy = r % u.oh;
-  let n = r / u.oh;
-  let ox0 = bx * ${P}u;
-  let image = n * u.c * u.h * u.w;
-  ${unrollWgsl(P, columns)}
-  ${unrollWgsl(P, (j) => `var a${j} = 0.0;`, ' ')}
+  ${conv2dPixelBlockWgsl(P, columns)}
   let end = tapStart[o + 1u];
   for (var t = tapStart[o]; t < end; t++) {
     let tap = taps[t];

@@ -7,9 +7,9 @@
  * one row, the walk over taps uniform), but a tap's channel and offsets are decoded from its column
  * gi * M + index (two divisions by uniforms per tap) where CSR stores them ready in a second word.
  */
-import { conv2dTapLayout, conv2dTapWgsl } from './conv2d-csr.js';
+import { conv2dPixelBlockWgsl, conv2dTapLayout, conv2dTapWgsl } from './conv2d-csr.js';
 import { CONV2D_UNIFORM_FIELDS, checkConv2dShape, conv2dOutputSize, conv2dUniforms, unrollWgsl, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
-import { foldGrid, LINEAR_WORKGROUP, WORKGROUP_BUILTINS } from './grid.js';
+import { foldGrid, WORKGROUP_BUILTINS } from './grid.js';
 import { nmIndexBits, nmIndexWgsl, type NmPattern } from './matmul-nm.js';
 import { cachedProgram } from './program-cache.js';
 import type { BindingKind, KernelRunner, Program } from './runner.js';
@@ -40,21 +40,7 @@ ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 @group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(${WORKGROUP_BUILTINS}) {
-  let g = ${LINEAR_WORKGROUP};
-  let o = g / u.pixelGroups;
-  if (o >= u.o) { return; }
-  let blocks = u.n * u.oh * u.blocksPerRow;
-  let p = (g - o * u.pixelGroups) * ${WORKGROUP}u + lid;
-  // Lanes past the last block recompute it and store nothing, keeping the tap walk uniform.
-  let pc = min(p, blocks - 1u);
-  let bx = pc % u.blocksPerRow;
-  let r = pc / u.blocksPerRow;
-  let oy = r % u.oh;
-  let n = r / u.oh;
-  let ox0 = bx * ${P}u;
-  let image = n * u.c * u.h * u.w;
-  ${unrollWgsl(P, columns)}
-  ${unrollWgsl(P, (j) => `var a${j} = 0.0;`, ' ')}
+  ${conv2dPixelBlockWgsl(P, columns)}
   let taps = u.kh * u.kw;
   let groups = u.c * taps / ${m}u;
   let valueBase = o * groups * ${n}u;

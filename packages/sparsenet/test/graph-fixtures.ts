@@ -3,7 +3,7 @@
  * names, the classifier registered first, a BatchNorm after every conv, an identity and a projected residual
  * add, a flatten with a 3x3 block per channel. Pooled is the other common head: global average pooling, Dropout. Widths are constructor options, so a compacted model is rebuilt.
  */
-import { add, addRelu, flatten, nn, relu, Random, tensor, type Tensor } from '@sparsenet/tensor';
+import { add, addRelu, beginScope, flatten, nn, noGrad, relu, Random, tensor, type Tensor } from '@sparsenet/tensor';
 
 export interface TwigWidths {
   /** The stem and the first block's output: one group, joined by the identity add. */
@@ -100,5 +100,16 @@ export class Pooled extends nn.Module {
 
   forward(x: Tensor): Tensor {
     return this.fc.call(this.features.call(x));
+  }
+}
+
+/** A model's output on x in training or evaluation mode, without gradients. */
+export async function output(model: nn.Module, x: Tensor, training: boolean): Promise<Float32Array> {
+  const scope = beginScope();
+  try {
+    model.train(training);
+    return (await noGrad(() => model.call(x)).toArray()) as Float32Array;
+  } finally {
+    scope.end();
   }
 }

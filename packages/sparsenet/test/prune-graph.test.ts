@@ -4,12 +4,12 @@
  * the errors for an op the graph does not follow and for masks of the wrong shape.
  */
 import { describe, expect, it } from 'vitest';
-import { beginScope, flatten, getDevice, mul, nn, noGrad, type Tensor } from '@sparsenet/tensor';
+import { flatten, getDevice, mul, nn, type Tensor } from '@sparsenet/tensor';
 import {
   compactLayers, compactLeNet, compactStateDict, DEFAULT_TRAIN_CONFIG, flops, LeNet, loadLayerMasks, maskLayers, outputLayers, prunableLayers, pruneModel, stackGraph,
   structuredPrune, traceLayerGraph, withMasks, type LayerGraph, type PrunableLayer,
 } from '@sparsenet/sparsenet';
-import { Pooled, randomBatch, randomizeNorms, Twig, TWIG_INPUT } from './graph-fixtures.js';
+import { output, Pooled, randomBatch, randomizeNorms, Twig, TWIG_INPUT } from './graph-fixtures.js';
 
 async function maskedTwig(): Promise<{ model: Twig; graph: LayerGraph; layers: PrunableLayer[] }> {
   await getDevice();
@@ -29,16 +29,6 @@ function smallestChannels(layers: PrunableLayer[], producers: string[], count: n
     return sum + l.weight.slice(c * size, (c + 1) * size).reduce((a, w) => a + Math.abs(w), 0);
   }, 0);
   return [...Array(channels).keys()].sort((a, b) => norm(a) - norm(b) || a - b).slice(0, count).sort((a, b) => a - b);
-}
-
-async function output(model: nn.Module, x: Tensor, training: boolean): Promise<Float32Array> {
-  const scope = beginScope();
-  try {
-    model.train(training);
-    return (await noGrad(() => model.call(x)).toArray()) as Float32Array;
-  } finally {
-    scope.end();
-  }
 }
 
 describe('traceLayerGraph', () => {

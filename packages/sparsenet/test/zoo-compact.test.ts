@@ -8,27 +8,17 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginScope, getDevice, nn, noGrad, safetensors, type Tensor } from '@sparsenet/tensor';
+import { getDevice, nn, safetensors, type Tensor } from '@sparsenet/tensor';
 import {
   buildModel, compactCheckpoint, compactCommand, compactModel, DEFAULT_TRAIN_CONFIG, encodeRunMetadata, flops, legacyRunMetadata, prunableLayers, pruneModel,
   readCheckpoint, rebuildModel, ResNet, saveModel, traceLayerGraph, type LayerGraph, type RunMetadata,
 } from '@sparsenet/sparsenet';
-import { randomBatch, randomizeNorms } from './graph-fixtures.js';
+import { output, randomBatch, randomizeNorms } from './graph-fixtures.js';
 
 const SIZE = 32;
 const run: RunMetadata = { ...legacyRunMetadata(true), architecture: { name: 'resnet', options: {}, masked: true }, imageSize: SIZE };
 const context = { numClasses: run.classes.length, imageSize: SIZE, seed: 0 };
 const dir = mkdtempSync(join(tmpdir(), 'sparsenet-zoo-compact-'));
-
-async function output(model: nn.Module, x: Tensor, training: boolean): Promise<Float32Array> {
-  const scope = beginScope();
-  try {
-    model.train(training);
-    return (await noGrad(() => model.call(x)).toArray()) as Float32Array;
-  } finally {
-    scope.end();
-  }
-}
 
 function expectClose(got: Float32Array, want: Float32Array): void {
   const scale = Math.max(...want.map(Math.abs));
