@@ -98,6 +98,16 @@ export function conv2dPixelBlockWgsl(P: number, columns: (j: number) => string):
   ${unrollWgsl(P, (j) => `var a${j} = 0.0;`, ' ')}`;
 }
 
+/** The end of a pixel-block conv kernel's main(), shared with conv2d-nm: a0..a(P-1) plus the bias, through the
+ * ReLU if asked, stored for the lane's pixels inside the output row. */
+export function conv2dPixelBlockStoreWgsl(P: number, bias: boolean, relu: boolean): string {
+  return `if (p < blocks) {
+    let b = ${bias ? 'bias[o]' : '0.0'};
+    let base = ((n * u.o + o) * u.oh + oy) * u.ow + ox0;
+    ${unrollWgsl(P, (j) => `if (ox0 + ${j}u < u.ow) { out[base + ${j}u] = ${relu ? `max(a${j} + b, 0.0)` : `a${j} + b`}; }`, '\n    ')}
+  }`;
+}
+
 /** The program `conv2dCsr` runs for this shape and these options. */
 export function conv2dCsrProgram(shape: Conv2dShape, options: Conv2dForwardOptions = {}): Program {
   const { pixels, padded } = conv2dTapLayout(shape);
@@ -131,11 +141,7 @@ fn main(${WORKGROUP_BUILTINS}) {
     ${rowOf}
     ${unrollWgsl(P, load, '\n    ')}
   }
-  if (p < blocks) {
-    let b = ${bias ? 'bias[o]' : '0.0'};
-    let base = ((n * u.o + o) * u.oh + oy) * u.ow + ox0;
-    ${unrollWgsl(P, (j) => `if (ox0 + ${j}u < u.ow) { out[base + ${j}u] = ${relu ? `max(a${j} + b, 0.0)` : `a${j} + b`}; }`, '\n    ')}
-  }
+  ${conv2dPixelBlockStoreWgsl(P, bias, relu)}
 }`;
   return { wgsl, bindings };
 }

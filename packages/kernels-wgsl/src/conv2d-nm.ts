@@ -7,7 +7,7 @@
  * one row, the walk over taps uniform), but a tap's channel and offsets are decoded from its column
  * gi * M + index (two divisions by uniforms per tap) where CSR stores them ready in a second word.
  */
-import { conv2dPixelBlockWgsl, conv2dTapLayout, conv2dTapWgsl } from './conv2d-csr.js';
+import { conv2dPixelBlockStoreWgsl, conv2dPixelBlockWgsl, conv2dTapLayout, conv2dTapWgsl } from './conv2d-csr.js';
 import { CONV2D_UNIFORM_FIELDS, checkConv2dShape, conv2dOutputSize, conv2dUniforms, unrollWgsl, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
 import { foldGrid, WORKGROUP_BUILTINS } from './grid.js';
 import { nmIndexBits, nmIndexWgsl, type NmPattern } from './matmul-nm.js';
@@ -57,11 +57,7 @@ fn main(${WORKGROUP_BUILTINS}) {
     ${unrollWgsl(P, load, '\n    ')}
     }`).join('\n    ')}
   }
-  if (p < blocks) {
-    let b = ${bias ? 'bias[o]' : '0.0'};
-    let base = ((n * u.o + o) * u.oh + oy) * u.ow + ox0;
-    ${unrollWgsl(P, (j) => `if (ox0 + ${j}u < u.ow) { out[base + ${j}u] = ${relu ? `max(a${j} + b, 0.0)` : `a${j} + b`}; }`, '\n    ')}
-  }
+  ${conv2dPixelBlockStoreWgsl(P, bias, relu)}
 }`;
   return { wgsl, bindings };
 }
