@@ -10,9 +10,9 @@
 import { conv2dPixelBlockStoreWgsl, conv2dPixelBlockWgsl, conv2dTapLayout, conv2dTapWgsl } from './conv2d-csr.js';
 import { CONV2D_UNIFORM_FIELDS, checkConv2dShape, conv2dOutputSize, conv2dUniforms, unrollWgsl, type Conv2dForwardOptions, type Conv2dShape } from './conv2d-shape.js';
 import { foldGrid, WORKGROUP_BUILTINS } from './grid.js';
-import { nmIndexBits, nmIndexWgsl, type NmPattern } from './matmul-nm.js';
+import { nmIndexBits, nmIndexWgsl, nmPackedBindings, type NmPattern } from './matmul-nm.js';
 import { cachedProgram } from './program-cache.js';
-import type { BindingKind, KernelRunner, Program } from './runner.js';
+import type { KernelRunner, Program } from './runner.js';
 
 const WORKGROUP = 64;
 
@@ -27,17 +27,13 @@ export function conv2dNmProgram(shape: Conv2dShape, pattern: NmPattern, options:
 
 function build({ n, m }: NmPattern, pixels: number, padded: boolean, bias: boolean, relu: boolean): Omit<Program, 'key'> {
   const P = pixels;
-  const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
+  const packed = nmPackedBindings(bias);
+  const bindings = packed.bindings;
   const { columns, rowOf, load } = conv2dTapWgsl(padded);
   const taps = Array.from({ length: n }, (_, t) => t);
   const wgsl = /* wgsl */ `
 struct U { ${CONV2D_UNIFORM_FIELDS} blocksPerRow: u32, pixelGroups: u32, wordsPerRow: u32, }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> values: array<f32>;
-@group(0) @binding(3) var<storage, read> indices: array<u32>;
-${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<f32>;
+${packed.wgsl}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${WORKGROUP_BUILTINS}) {
   ${conv2dPixelBlockWgsl(P, columns)}

@@ -154,7 +154,8 @@ function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu:
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const bits = nmIndexBits(m);
   const fmas = rows.map((i) => `a${i} = fma(x[x${i} + c], w, a${i});`).join('\n      ');
-  const bindings: BindingKind[] = ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'];
+  const packed = nmPackedBindings(bias);
+  const bindings = packed.bindings;
   // Per lane: its output o (oc clamped to a real one) and its batch rows r_i (xi clamped to a real one).
   const lanes = layout === 'rows'
     ? `let o = g / u.blocks;
@@ -169,12 +170,7 @@ function build({ n, m }: NmPattern, layout: MatmulNmLayout, bias: boolean, relu:
   ${rows.map((i) => `let r${i} = rowBase + ${i}u;`).join('\n  ')}`;
   const wgsl = /* wgsl */ `
 struct U { batch: u32, inF: u32, outF: u32, blocks: u32, wordsPerRow: u32, kept: u32, }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> values: array<f32>;
-@group(0) @binding(3) var<storage, read> indices: array<u32>;
-${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<f32>;
+${packed.wgsl}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${WORKGROUP_BUILTINS}) {
   let g = ${LINEAR_WORKGROUP};
@@ -214,4 +210,16 @@ export function matmulNm(
   const workgroups = layout === 'rows' ? outFeatures * blocks : Math.ceil(outFeatures / WORKGROUP) * blocks;
   const buffers = [x, values, indices, ...(options.bias ? [options.bias] : []), out];
   runner.run(matmulNmProgram(pattern, layout, options), buffers, [batch, inFeatures, outFeatures, blocks, wordsPerRow, kept], foldGrid(workgroups));
+}
+
+/** The bindings of a kernel on N:M-packed weights (shared by matmul_nm and conv2d_nm): the uniform u, input x,
+ * values and indices (packNm), the optional bias, and out; their WGSL declarations and kinds. */
+export function nmPackedBindings(bias: boolean): { wgsl: string; bindings: BindingKind[] } {
+  const wgsl = `@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> values: array<f32>;
+@group(0) @binding(3) var<storage, read> indices: array<u32>;
+${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<f32>;`;
+  return { wgsl, bindings: ['uniform', 'read', 'read', 'read', ...(bias ? (['read'] as BindingKind[]) : []), 'write'] };
 }
