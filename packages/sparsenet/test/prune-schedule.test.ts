@@ -1,6 +1,6 @@
 /** Pruning schedules (one-shot, iterative, Zhu-Gupta gradual) and lottery-ticket rewinding. */
 import { describe, expect, it } from 'vitest';
-import { gradualSchedule, iterativeSchedule, magnitudePrune, oneShotSchedule, polynomialSparsity, rewindWeights, withMasks } from '@sparsenet/sparsenet';
+import { clampSchedule, DEFAULT_TRAIN_CONFIG, gradualSchedule, iterativeSchedule, magnitudePrune, oneShotSchedule, polynomialSparsity, pruningSchedule, rewindWeights, withMasks, type TrainConfig } from '@sparsenet/sparsenet';
 import { countZeros, lenetLayers, randomLayer } from './prune-fixtures.js';
 
 describe('schedules', () => {
@@ -47,6 +47,27 @@ describe('schedules', () => {
     expect(polynomialSparsity(500, options)).toBe(0.9);
   });
 
+  it('a run reaches its target before it ends: events at or past its last step move to that step', () => {
+    const clamped = clampSchedule(iterativeSchedule({ start: 0, every: 5, rounds: 4, sparsity: 0.8 }), 12);
+    expect(clamped.events.map((e) => e.step)).toEqual([0, 5, 10, 12]);
+    expect(clamped.sparsityAt(12)).toBe(0.8);
+    const late = clampSchedule(iterativeSchedule({ start: 0, every: 5, rounds: 4, sparsity: 0.8 }), 4);
+    expect(late.events).toEqual([{ step: 0, sparsity: 1 - 0.2 ** 0.25 }, { step: 4, sparsity: 0.8 }]);
+    const inside = iterativeSchedule({ start: 0, every: 5, rounds: 4, sparsity: 0.8 });
+    expect(clampSchedule(inside, 16).events).toEqual(inside.events);
+    // Through the training configuration: 10 steps per epoch.
+    const config = (c: Partial<TrainConfig>): TrainConfig => ({ ...DEFAULT_TRAIN_CONFIG, model: 'sparsenet', pruner: 'magnitude', sparsity: 0.9, ...c });
+    // The last round at the end of the last epoch (step 300 of 0..299) happens at step 299.
+    const iterative = pruningSchedule(config({ schedule: 'iterative', pruneStart: 10, pruneEnd: 30, pruneEvery: 5, epochs: 30 }), 10)!;
+    expect(iterative.events.map((e) => e.step)).toEqual([100, 150, 200, 250, 299]);
+    expect(iterative.sparsityAt(299)).toBe(0.9);
+    // A gradual span (2 epochs of 4 steps) shorter than its dt (10 steps): from 0 at step 0 to the target at step 7.
+    const gradual = pruningSchedule(config({ schedule: 'gradual', pruneStart: 0, pruneEnd: 2, pruneEvery: 10, epochs: 2 }), 4)!;
+    expect(gradual.events).toEqual([{ step: 0, sparsity: 0 }, { step: 7, sparsity: 0.9 }]);
+    const ordinary = pruningSchedule(config({ schedule: 'gradual', pruneStart: 1, pruneEnd: 23, pruneEvery: 10, epochs: 30 }), 113)!;
+    expect(ordinary.events.at(-1)).toEqual({ step: 113 + 2480, sparsity: 0.9 });
+  });
+
   it('drives a pruner: at every event the masks reach the target exactly and only shrink', () => {
     let layers = lenetLayers(50);
     const total = layers.reduce((a, l) => a + l.weight.length, 0);
@@ -65,6 +86,7 @@ describe('schedules', () => {
     expect(() => oneShotSchedule({ step: -1, sparsity: 0.5 })).toThrow(/oneShotSchedule: step must be an integer >= 0/);
     expect(() => iterativeSchedule({ start: 0, every: 0, rounds: 3, sparsity: 0.5 })).toThrow(/every must be an integer > 0/);
     expect(() => gradualSchedule({ finalSparsity: 1.2, startStep: 0, frequency: 1, pruningSteps: 2 })).toThrow(/finalSparsity must be in \[0, 1\]/);
+    expect(() => clampSchedule(oneShotSchedule({ step: 0, sparsity: 0.5 }), -1)).toThrow(/clampSchedule: lastStep must be an integer >= 0/);
   });
 });
 

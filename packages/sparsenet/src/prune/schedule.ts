@@ -90,6 +90,19 @@ export function gradualSchedule(options: GradualOptions): PruningSchedule {
   return scheduleOf(events);
 }
 
+/**
+ * The schedule of a run whose last step is `lastStep`: the events past it are moved to it, keeping the latest
+ * target, so the run still ends at the final sparsity (an event at or after the run's end would never happen:
+ * a gradual span shorter than its dt, or the last round at the end of the last epoch).
+ */
+export function clampSchedule(schedule: PruningSchedule, lastStep: number): PruningSchedule {
+  checkStep('clampSchedule', 'lastStep', lastStep);
+  const events = schedule.events.filter((e) => e.step < lastStep);
+  const late = schedule.events.filter((e) => e.step >= lastStep);
+  if (late.length) events.push({ step: lastStep, sparsity: late[late.length - 1].sparsity });
+  return scheduleOf(events);
+}
+
 function scheduleOf(events: PruningEvent[]): PruningSchedule {
   const byStep = new Map(events.map((e) => [e.step, e.sparsity]));
   return {

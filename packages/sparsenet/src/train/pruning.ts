@@ -5,15 +5,19 @@
  */
 import type { nn } from '@sparsenet/tensor';
 import { BatchLoader, type Batch, type ImageDataset, type Normalization } from '../data/index.js';
-import { computeMasks, computeScores, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, magnitudePrune, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type LayerMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
+import { clampSchedule, computeMasks, computeScores, getPruner, gradualSchedule, iterativeSchedule, loadLayerMasks, magnitudePrune, oneShotSchedule, prunableLayers, rewindWeights, withMasks, type LayerGraph, type LayerMasks, type PrunableLayer, type PruningSchedule, type SavedWeights } from '../prune/index.js';
 import { isDynamicMethod } from '../sparse-training/dynamic-config.js';
 import { readSparsityPlan } from '../sensitivity/plan-file.js';
 import type { SparsityPlan } from '../sensitivity/plan.js';
 import type { TrainConfig } from './config.js';
 
-/** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch); null without a pruner. */
+/** The schedule of the run in optimizer steps (epoch e starts at step e * stepsPerEpoch), every event within the run; null without a pruner. */
 export function pruningSchedule(config: TrainConfig, stepsPerEpoch: number): PruningSchedule | null {
   if (config.pruner === 'none' || isDynamicMethod(config.pruner)) return null;
+  return clampSchedule(scheduleEvents(config, stepsPerEpoch), config.epochs * stepsPerEpoch - 1);
+}
+
+function scheduleEvents(config: TrainConfig, stepsPerEpoch: number): PruningSchedule {
   const start = config.pruneStart * stepsPerEpoch;
   if (config.schedule === 'oneshot') return oneShotSchedule({ step: start, sparsity: config.sparsity });
   if (config.schedule === 'iterative') {
